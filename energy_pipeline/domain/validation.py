@@ -1,0 +1,239 @@
+"""Data contracts for the buildings tables (pandera) and the report the quality gates act on.
+
+Two kinds of failure are told apart:
+- structural (missing column, a value that is not a number, duplicated id, wrong data year, missing required
+  value): the file is broken, so the gate blocks whatever the count;
+- row values out of range (negative area, coordinates outside Seattle, ...): real exports carry a handful of
+  these (2015 has two negative floor areas), so the raw gate blocks only when more than a configured share of
+  rows breaks one rule; below that, cleaning rejects exactly those rows with the rule as the reason.
+The cleaned table allows no failure at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, METERED_COLUMNS
+from energy_pipeline.domain.ingest import SOURCE_ROW
+
+# Seattle's city limits with a margin of about 2 km: benchmarked campuses sit right on the boundary.
+LATITUDE_RANGE = (47.45, 47.78)
+LONGITUDE_RANGE = (-122.48, -122.20)
+YEAR_BUILT_MIN = 1850
+MAX_FLOOR_AREA_SQFT = 5.0e7  # larger than any building on Earth: beyond it a value is a unit or typing error
+MAX_FLOORS = 200
+GFA_PARTS_TOLERANCE = 0.01  # parking + buildings may exceed the total by rounding only
+
+
+class RawBuildingsSchema(pa.DataFrameModel):
+    """The harmonised export of one data year: every column typed, ranges that any real building satisfies."""
+
+    ose_building_id: Series[int] = pa.Field(ge=1, description="City's building id, unique within a year")
+    data_year: Series[int] = pa.Field(ge=2000, le=2100, description="Reporting year")
+    building_type: Series[str] = pa.Field(description="Portal's building class (NonResidential, Multifamily ...)")
+    primary_property_type: Series[str] = pa.Field()
+    zip_code: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{5}$")
+    council_district_code: Series[int] = pa.Field(ge=1, le=7)
+    neighborhood: Series[str] = pa.Field()
+    latitude: Series[float] = pa.Field(ge=LATITUDE_RANGE[0], le=LATITUDE_RANGE[1])
+    longitude: Series[float] = pa.Field(ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1])
+    year_built: Series[int] = pa.Field(ge=YEAR_BUILT_MIN)
+    number_of_buildings: Series[float] = pa.Field(ge=0, nullable=True)
+    number_of_floors: Series[float] = pa.Field(ge=0, le=MAX_FLOORS, nullable=True)
+    property_gfa_total: Series[float] = pa.Field(gt=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
+    property_gfa_parking: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
+    property_gfa_buildings: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
+    largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
+    second_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
+    third_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
+    largest_property_use_type: Series[str] = pa.Field(nullable=True)
+    second_largest_property_use_type: Series[str] = pa.Field(nullable=True)
+    third_largest_property_use_type: Series[str] = pa.Field(nullable=True)
+    energy_star_score: Series[float] = pa.Field(ge=1, le=100, nullable=True, description="optional input")
+    site_energy_use_kbtu: Series[float] = pa.Field(nullable=True, description="target, kBtu per year")
+    total_ghg_emissions: Series[float] = pa.Field(nullable=True, description="target, t CO2e per year")
+    default_data: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    compliance_status: Series[str] = pa.Field(nullable=True)
+    outlier: Series[str] = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="gfa_parts_within_total")
+    @classmethod
+    def gfa_parts_within_total(cls, df: pd.DataFrame) -> Series[bool]:
+        parts = df["property_gfa_parking"] + df["property_gfa_buildings"]
+        return parts <= df["property_gfa_total"] * (1 + GFA_PARTS_TOLERANCE)
+
+    @pa.dataframe_check(name="year_built_not_after_data_year")
+    @classmethod
+    def year_built_not_after_data_year(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["year_built"] <= df["data_year"]
+
+    class Config:
+        coerce = True
+        strict = False  # unknown extra columns are kept
+        unique = [DATA_YEAR, BUILDING_ID]
+
+
+class CleanedBuildingsSchema(RawBuildingsSchema):
+    """The modelling population. Metered columns (EUI, electricity, gas, steam, GHG intensity) are measured
+    only after a building is metered, so they are absent here: nothing downstream can model on them."""
+
+    number_of_buildings: Series[float] = pa.Field(ge=1)
+    number_of_floors: Series[float] = pa.Field(ge=1, le=MAX_FLOORS, nullable=True)
+    largest_property_use_type: Series[str] = pa.Field()
+    largest_property_use_type_gfa: Series[float] = pa.Field(gt=0, le=MAX_FLOOR_AREA_SQFT)
+    site_energy_use_kbtu: Series[float] = pa.Field(gt=0, description="target, kBtu per year")
+    total_ghg_emissions: Series[float] = pa.Field(gt=0, description="target, t CO2e per year")
+    default_data: Series[pd.BooleanDtype] = pa.Field(isin=[False])
+    compliance_status: Series[str] = pa.Field(isin=["Compliant"])
+    outlier: Series[str] = pa.Field(nullable=True, isin=[])
+
+    @pa.check("building_type", name="not_residential")
+    @classmethod
+    def not_residential(cls, series: Series[str]) -> Series[bool]:
+        return ~series.str.lower().str.startswith("multifamily")
+
+    @pa.dataframe_check(name="no_metered_columns")
+    @classmethod
+    def no_metered_columns(cls, df: pd.DataFrame) -> bool:
+        return not set(METERED_COLUMNS).intersection(df.columns)
+
+
+_STRUCTURAL_CHECK_PREFIXES = (
+    "column_in_dataframe",
+    "column_in_schema",
+    "coerce_dtype",
+    "dtype",
+    "multiple_fields_uniqueness",
+    "field_uniqueness",
+    "not_nullable",
+    "equal_to",  # data year of the rows against the file's year
+    "no_metered_columns",
+)
+_WIDE_CHECK_COLUMNS = {
+    "gfa_parts_within_total": "property_gfa_parking+property_gfa_buildings",
+    "year_built_not_after_data_year": "year_built",
+}
+SAMPLE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class RuleViolation:
+    """One failed rule of a schema, with enough context to find the rows in the source file."""
+
+    column: str
+    check: str
+    failing_rows: int
+    structural: bool
+    sample_building_ids: tuple[object, ...] = ()
+    sample_source_rows: tuple[int, ...] = ()
+    sample_values: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return f"invalid:{self.column}:{self.check}"
+
+    def describe(self) -> str:
+        values = f" e.g. {list(self.sample_values)[:3]}" if self.sample_values else ""
+        if not self.failing_rows:
+            return f"{self.column}: {self.check} failed:{values}"
+        where = f" (source rows {list(self.sample_source_rows)})" if self.sample_source_rows else ""
+        return f"{self.column}: {self.check} failed on {self.failing_rows} row(s){where},{values}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    table: str
+    n_rows: int
+    max_invalid_row_share: float
+    violations: tuple[RuleViolation, ...] = ()
+    invalid_rows: dict[int, str] = field(default_factory=dict)  # frame index -> first failed value rule
+
+    @property
+    def blocking_violations(self) -> tuple[RuleViolation, ...]:
+        allowed = self.max_invalid_row_share * self.n_rows
+        return tuple(v for v in self.violations if v.structural or v.failing_rows > allowed)
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking_violations
+
+    def describe(self) -> str:
+        if not self.violations:
+            return f"{self.table}: all {self.n_rows} rows pass every rule"
+        blocking = self.blocking_violations
+        lines = [
+            f"{self.table}: {len(blocking)} blocking rule failure(s), "
+            f"{len(self.violations) - len(blocking)} tolerated (rows rejected by cleaning)"
+        ]
+        lines += [("BLOCKING " if v in blocking else "tolerated ") + v.describe() for v in self.violations]
+        return "\n".join(lines)
+
+    def as_records(self) -> list[dict[str, object]]:
+        blocking = self.blocking_violations
+        return [
+            {
+                "column": v.column,
+                "rule": v.check,
+                "failing_rows": v.failing_rows,
+                "blocking": v in blocking,
+                "sample_building_ids": ", ".join(map(str, v.sample_building_ids)),
+                "sample_source_rows": ", ".join(map(str, v.sample_source_rows)),
+                "sample_values": ", ".join(v.sample_values[:3]),
+            }
+            for v in self.violations
+        ]
+
+
+def validate_raw(frame: pd.DataFrame, data_year: int, max_invalid_row_share: float) -> ValidationReport:
+    schema = RawBuildingsSchema.to_schema().update_column(DATA_YEAR, checks=[pa.Check.equal_to(data_year)])
+    return _run(schema, frame, "raw_buildings", max_invalid_row_share)
+
+
+def validate_cleaned(frame: pd.DataFrame) -> ValidationReport:
+    return _run(CleanedBuildingsSchema.to_schema(), frame, "cleaned_buildings", 0.0)
+
+
+def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame, table: str, share: float) -> ValidationReport:
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        violations, invalid_rows = _summarise(errors.failure_cases, frame)
+        return ValidationReport(table, len(frame), share, violations, invalid_rows)
+    return ValidationReport(table, len(frame), share)
+
+
+def _summarise(
+    failure_cases: pd.DataFrame, frame: pd.DataFrame
+) -> tuple[tuple[RuleViolation, ...], dict[int, str]]:
+    violations: list[RuleViolation] = []
+    invalid_rows: dict[int, str] = {}
+    cases = failure_cases.assign(check=failure_cases["check"].astype(str))
+    for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
+        column_name = _WIDE_CHECK_COLUMNS.get(check, str(column))
+        indices = [int(i) for i in pd.unique(group["index"].dropna())]
+        structural = check.startswith(_STRUCTURAL_CHECK_PREFIXES) or group["index"].isna().any()
+        rows = frame.loc[[i for i in indices if i in frame.index]]
+        violation = RuleViolation(
+            column=column_name,
+            check=check,
+            failing_rows=len(indices),
+            structural=bool(structural),
+            sample_building_ids=tuple(_sample(rows, BUILDING_ID)),
+            sample_source_rows=tuple(int(v) for v in _sample(rows, SOURCE_ROW)),
+            sample_values=tuple(str(v) for v in group["failure_case"].head(SAMPLE_SIZE)),
+        )
+        violations.append(violation)
+        if not violation.structural:
+            for index in indices:
+                invalid_rows.setdefault(index, violation.reason)
+    return tuple(violations), invalid_rows
+
+
+def _sample(rows: pd.DataFrame, column: str) -> list[object]:
+    if column not in rows.columns:
+        return []
+    return rows[column].head(SAMPLE_SIZE).tolist()
