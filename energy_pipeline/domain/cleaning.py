@@ -60,10 +60,16 @@ def _rejection_rules(invalid: pd.Series) -> list[Rule]:
     ]
     for target in TARGETS:
         rules.append(
-            (lambda f, t=target: f[t].isna(), lambda f, t=target: pd.Series(f"missing_target:{t}", index=f.index))
+            (
+                lambda f, t=target: f[t].isna(),
+                lambda f, t=target: pd.Series(f"missing_target:{t}", index=f.index),
+            )
         )
         rules.append(
-            (lambda f, t=target: f[t] <= 0, lambda f, t=target: pd.Series(f"non_positive_target:{t}", index=f.index))
+            (
+                lambda f, t=target: f[t] <= 0,
+                lambda f, t=target: pd.Series(f"non_positive_target:{t}", index=f.index),
+            )
         )
     rules += [
         (
@@ -83,7 +89,7 @@ def _rejection_rules(invalid: pd.Series) -> list[Rule]:
 
 
 def clean_buildings(raw: pd.DataFrame, invalid_rows: Mapping[int, str]) -> CleaningResult:
-    """`invalid_rows` are the raw schema's tolerated row failures (frame index -> rule); they are rejected too."""
+    """`invalid_rows`: the raw schema's tolerated row failures (frame index -> rule); rejected too."""
     reasons = pd.Series(pd.NA, index=raw.index, dtype="string")
     invalid = pd.Series(dict(invalid_rows), dtype="string").reindex(raw.index)
     for selects, explains in _rejection_rules(invalid):
@@ -102,7 +108,7 @@ def clean_buildings(raw: pd.DataFrame, invalid_rows: Mapping[int, str]) -> Clean
 
 
 def fill_missing_values(frame: pd.DataFrame) -> pd.DataFrame:
-    """Apply MISSING_VALUE_RULES; only fills with facts about the row itself, never with learned statistics."""
+    """Apply MISSING_VALUE_RULES: only facts about the row itself, never learned statistics."""
     out = frame.copy()
     out["default_data"] = out["default_data"].fillna(False).astype("boolean")
     out["number_of_buildings"] = out["number_of_buildings"].fillna(1).replace(0, 1)

@@ -72,11 +72,22 @@ def _outliers(cleaned: pd.DataFrame, rejected: pd.DataFrame) -> plt.Figure:
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     flagged = rejected[rejected[REJECTION_REASON].str.startswith("flagged_outlier")]
     for axis, target in zip(axes, TARGETS, strict=True):
-        axis.scatter(np.log1p(cleaned["property_gfa_total"]), np.log1p(cleaned[target]), s=4, alpha=0.4,
-                     color="grey", label="kept")
+        axis.scatter(
+            np.log1p(cleaned["property_gfa_total"]),
+            np.log1p(cleaned[target]),
+            s=4,
+            alpha=0.4,
+            color="grey",
+            label="kept",
+        )
         if not flagged.empty:
-            axis.scatter(np.log1p(flagged["property_gfa_total"]), np.log1p(flagged[target].clip(lower=0)), s=10,
-                         color="red", label="flagged outlier (rejected)")
+            axis.scatter(
+                np.log1p(flagged["property_gfa_total"]),
+                np.log1p(flagged[target].clip(lower=0)),
+                s=10,
+                color="red",
+                label="flagged outlier (rejected)",
+            )
         axis.set_xlabel("log1p total floor area (sq ft)")
         axis.set_ylabel(f"log1p {_TARGET_LABELS[target]}")
         axis.legend()

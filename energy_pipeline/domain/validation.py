@@ -11,6 +11,7 @@ The cleaned table allows no failure at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -34,7 +35,9 @@ class RawBuildingsSchema(pa.DataFrameModel):
 
     ose_building_id: Series[int] = pa.Field(ge=1, description="City's building id, unique within a year")
     data_year: Series[int] = pa.Field(ge=2000, le=2100, description="Reporting year")
-    building_type: Series[str] = pa.Field(description="Portal's building class (NonResidential, Multifamily ...)")
+    building_type: Series[str] = pa.Field(
+        description="Portal's building class (NonResidential, Multifamily ...)"
+    )
     primary_property_type: Series[str] = pa.Field()
     zip_code: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{5}$")
     council_district_code: Series[int] = pa.Field(ge=1, le=7)
@@ -48,7 +51,9 @@ class RawBuildingsSchema(pa.DataFrameModel):
     property_gfa_parking: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
     property_gfa_buildings: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
     largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
-    second_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
+    second_largest_property_use_type_gfa: Series[float] = pa.Field(
+        ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True
+    )
     third_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
     largest_property_use_type: Series[str] = pa.Field(nullable=True)
     second_largest_property_use_type: Series[str] = pa.Field(nullable=True)
@@ -114,8 +119,9 @@ _STRUCTURAL_CHECK_PREFIXES = (
     "no_metered_columns",
 )
 _WIDE_CHECK_COLUMNS = {
-    "gfa_parts_within_total": "property_gfa_parking+property_gfa_buildings",
-    "year_built_not_after_data_year": "year_built",
+    "gfa_parts_within_total": "property_gfa_parking+property_gfa_buildings+property_gfa_total",
+    "year_built_not_after_data_year": "year_built+data_year",
+    "no_metered_columns": "metered columns",
 }
 SAMPLE_SIZE = 10
 
@@ -212,8 +218,7 @@ def _summarise(
     violations: list[RuleViolation] = []
     invalid_rows: dict[int, str] = {}
     cases = failure_cases.assign(check=failure_cases["check"].astype(str))
-    for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
-        column_name = _WIDE_CHECK_COLUMNS.get(check, str(column))
+    for column_name, check, group in _rule_groups(cases):
         indices = [int(i) for i in pd.unique(group["index"].dropna())]
         structural = check.startswith(_STRUCTURAL_CHECK_PREFIXES) or group["index"].isna().any()
         rows = frame.loc[[i for i in indices if i in frame.index]]
@@ -224,13 +229,34 @@ def _summarise(
             structural=bool(structural),
             sample_building_ids=tuple(_sample(rows, BUILDING_ID)),
             sample_source_rows=tuple(int(v) for v in _sample(rows, SOURCE_ROW)),
-            sample_values=tuple(str(v) for v in group["failure_case"].head(SAMPLE_SIZE)),
+            sample_values=_sample_values(check, column_name, group, rows),
         )
         violations.append(violation)
         if not violation.structural:
             for index in indices:
                 invalid_rows.setdefault(index, violation.reason)
     return tuple(violations), invalid_rows
+
+
+def _rule_groups(cases: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """One group per rule: column rules per column; table-wide rules (reported cell by cell) whole."""
+    for (context, check), group in cases.groupby(["schema_context", "check"], sort=False):
+        if context == "Column":
+            for column, per_column in group.groupby("column", sort=False):
+                yield str(column), str(check), per_column
+        elif check in _WIDE_CHECK_COLUMNS:
+            yield _WIDE_CHECK_COLUMNS[check], str(check), group
+        elif str(check).startswith("column_in_"):
+            yield "+".join(sorted(group["failure_case"].astype(str).unique())), str(check), group
+        else:
+            yield "+".join(dict.fromkeys(group["column"].astype(str))), str(check), group
+
+
+def _sample_values(check: str, column_name: str, group: pd.DataFrame, rows: pd.DataFrame) -> tuple[str, ...]:
+    columns = [c for c in column_name.split("+") if c in rows.columns]
+    if check in _WIDE_CHECK_COLUMNS and columns and not rows.empty:
+        return tuple(rows[columns].astype(str).agg("/".join, axis=1).head(SAMPLE_SIZE))
+    return tuple(str(v) for v in pd.unique(group["failure_case"].astype(str))[:SAMPLE_SIZE])
 
 
 def _sample(rows: pd.DataFrame, column: str) -> list[object]:

@@ -1,0 +1,41 @@
+# Everything runs from a project-local virtualenv and a project-local Dagster instance: no account, no server.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+
+.PHONY: install run test lint format ui clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf ../dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+run: install $(DAGSTER_HOME)/dagster.yaml ## materialize the whole graph for every data year and print a summary
+	$(PY) -W ignore::UserWarning -m energy_pipeline.cli run
+
+test: install ## the whole test suite
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check energy_pipeline energy_pipeline_tests
+	$(VENV)/bin/ruff format --check energy_pipeline energy_pipeline_tests
+
+format: install
+	$(VENV)/bin/ruff check --fix energy_pipeline energy_pipeline_tests
+	$(VENV)/bin/ruff format energy_pipeline energy_pipeline_tests
+
+ui: install $(DAGSTER_HOME)/dagster.yaml ## Dagster UI on http://127.0.0.1:3000
+	$(VENV)/bin/dagster dev -m energy_pipeline -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(DAGSTER_HOME) artifacts

@@ -1,0 +1,104 @@
+"""`energy-pipeline run`: materialize the whole graph on the local Dagster instance and print what happened.
+
+Runs go through the same instance as `dagster dev` (DAGSTER_HOME), so every run shows in the UI afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from energy_pipeline.definitions import defs
+from energy_pipeline.defs.partitions import register_years
+from energy_pipeline.defs.resources import LandingZone
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+@dataclass
+class RunReport:
+    """What one job run did, read back from its events."""
+
+    label: str
+    success: bool
+    materialized: dict[str, dict[str, object]] = field(default_factory=dict)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
+    report = RunReport(label=label, success=result.success)
+    for event in result.get_asset_materialization_events():
+        data = event.step_materialization_data
+        if data is None:
+            continue
+        materialization = data.materialization
+        values = {key: value.value for key, value in materialization.metadata.items()}
+        report.materialized[materialization.asset_key.to_user_string()] = values
+    for evaluation in result.get_asset_check_evaluations():
+        report.checks.append(
+            (
+                f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+                evaluation.passed,
+                evaluation.description or "",
+            )
+        )
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            report.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+    return report
+
+
+def run_pipeline(instance: dg.DagsterInstance, definitions: dg.Definitions = defs) -> list[RunReport]:
+    """Register the landing zone's years, ingest each, then build the cross-year assets."""
+    landing = definitions.resources["landing"]
+    assert isinstance(landing, LandingZone)
+    years = sorted(landing.year_files())
+    register_years(instance, years)
+    reports = []
+    for year in years:
+        result = definitions.resolve_job_def("ingest_job").execute_in_process(
+            instance=instance, partition_key=year, raise_on_error=False, run_config=QUIET
+        )
+        reports.append(_report(f"ingest {year}", result))
+    if all(r.success for r in reports) and years:
+        result = definitions.resolve_job_def("profile_job").execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET
+        )
+        reports.append(_report("profile", result))
+    return reports
+
+
+def format_summary(reports: list[RunReport]) -> str:
+    lines = ["", "energy-pipeline run summary", "=" * 27]
+    for report in reports:
+        lines.append(f"[{'ok' if report.success else 'FAILED'}] {report.label}")
+        for asset, values in report.materialized.items():
+            rows = values.get("dagster/row_count")
+            lines.append(f"    {asset}: {rows} rows" if rows is not None else f"    {asset}: materialized")
+            for key, value in values.items():
+                if key.startswith("rejected/"):
+                    lines.append(f"        {key.removeprefix('rejected/')}: {value}")
+        for name, passed, description in report.checks:
+            first_line = description.splitlines()[0] if description else ""
+            lines.append(f"    check {name}: {'PASSED' if passed else 'FAILED'}  {first_line}")
+        lines += [f"    error {failure}" for failure in report.failures]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="energy-pipeline")
+    parser.add_argument("command", choices=["run"], help="run: materialize every asset for every data year")
+    parser.parse_args(argv)
+    with dg.DagsterInstance.get() as instance:
+        reports = run_pipeline(instance)
+    print(format_summary(reports))
+    return 0 if reports and all(r.success for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

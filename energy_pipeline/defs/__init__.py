@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, checks, resources and jobs around the plain-Python domain modules."""

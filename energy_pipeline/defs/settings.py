@@ -1,0 +1,24 @@
+"""The one place that decides where configuration comes from: an environment variable, else a local default.
+
+Resources receive `EnvVar`s, so a value set in the environment is resolved by Dagster at launch (and shown as
+such in the UI) while a fresh clone runs on the embedded defaults below without any variable set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULTS: dict[str, str] = {
+    "ENERGY_PIPELINE_LANDING_DIR": str(PROJECT_ROOT / "data" / "raw"),
+    "ENERGY_PIPELINE_ARTIFACTS_DIR": str(PROJECT_ROOT / "artifacts"),
+}
+
+
+def setting(name: str) -> str | dg.EnvVar:
+    """`EnvVar(name)` when the variable is set, otherwise the embedded default."""
+    return dg.EnvVar(name) if name in os.environ else DEFAULTS[name]

@@ -1,0 +1,44 @@
+"""Fixtures built from the real exports in data/raw; tests copy and corrupt them in their own temp folders."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from energy_pipeline.defs.settings import PROJECT_ROOT
+from energy_pipeline.domain.harmonise import harmonise
+from energy_pipeline.domain.ingest import read_benchmarking_csv
+
+RAW_DIR = PROJECT_ROOT / "data" / "raw"
+YEARS = (2015, 2016)
+
+
+def export_path(year: int) -> Path:
+    return RAW_DIR / f"{year}-building-energy-benchmarking.csv"
+
+
+@pytest.fixture(scope="session")
+def harmonised() -> dict[int, pd.DataFrame]:
+    return {year: harmonise(read_benchmarking_csv(export_path(year))) for year in YEARS}
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Callable[..., Path]:
+    """A landing folder holding copies of the real exports, optionally with one year's text replaced."""
+
+    def build(years: tuple[int, ...] = YEARS, replace: dict[int, bytes] | None = None) -> Path:
+        folder = tmp_path / "landing"
+        folder.mkdir(exist_ok=True)
+        for year in years:
+            target = folder / export_path(year).name
+            if replace and year in replace:
+                target.write_bytes(replace[year])
+            else:
+                shutil.copy(export_path(year), target)
+        return folder
+
+    return build

@@ -1,0 +1,65 @@
+"""The code location loads, from Python and through the CLI entry points people use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from energy_pipeline import defs
+from energy_pipeline.defs.settings import PROJECT_ROOT
+
+ASSETS = {"raw_buildings", "cleaned_buildings", "rejected_buildings", "buildings_profile"}
+CHECKS = {
+    ("raw_buildings", "raw_buildings_schema"),
+    ("cleaned_buildings", "cleaned_buildings_schema"),
+    ("cleaned_buildings", "cleaned_row_share"),
+    ("cleaned_buildings", "rows_accounted_for"),
+}
+
+
+def test_every_asset_check_and_job_resolves() -> None:
+    graph = defs.resolve_asset_graph()
+    assert {key.to_user_string() for key in graph.get_all_asset_keys()} == ASSETS
+    assert {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys} == CHECKS
+    for name in ("ingest_job", "profile_job"):
+        assert isinstance(defs.resolve_job_def(name), dg.JobDefinition)
+    defs.resolve_all_job_defs()
+
+
+def test_every_data_quality_check_is_blocking() -> None:
+    graph = defs.resolve_asset_graph()
+    specs = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    assert {spec.name for spec in specs} == {name for _, name in CHECKS}
+    assert all(spec.blocking for spec in specs)
+
+
+def test_downstream_assets_depend_on_the_gated_ones() -> None:
+    graph = defs.resolve_asset_graph()
+    parents = {key.to_user_string() for key in graph.get(dg.AssetKey("buildings_profile")).parent_keys}
+    assert parents == {"raw_buildings", "cleaned_buildings", "rejected_buildings"}
+
+
+@pytest.mark.parametrize(
+    "target",
+    [["-w", "workspace.yaml"], ["-m", "energy_pipeline"]],
+    ids=["workspace.yaml", "python-module"],
+)
+def test_dagster_cli_loads_the_code_location(target: list[str], tmp_path: Path) -> None:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    (tmp_path / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    dagster = Path(sys.executable).with_name("dagster")
+    completed = subprocess.run(
+        [str(dagster), "definitions", "validate", *target],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Validation successful" in completed.stdout + completed.stderr
