@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install run test lint format ui clean
+.PHONY: install run test lint format ui mlflow-ui bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,13 @@ format: install
 ui: install $(DAGSTER_HOME)/dagster.yaml ## Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/dagster dev -m energy_pipeline -h 127.0.0.1 -p 3000
 
+mlflow-ui: install ## MLflow UI on the project's store: http://127.0.0.1:5000
+	mkdir -p .mlflow
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.mlflow/mlflow.db \
+		--default-artifact-root $(CURDIR)/.mlflow/artifacts -h 127.0.0.1 -p 5000
+
+bench: install ## wall time and peak memory per asset -> bench/results/pipeline.json
+	$(PY) -W ignore -m energy_pipeline.bench
+
 clean:
-	rm -rf $(DAGSTER_HOME) artifacts
+	rm -rf $(DAGSTER_HOME) artifacts .mlflow

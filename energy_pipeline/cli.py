@@ -12,9 +12,22 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from energy_pipeline.definitions import defs
-from energy_pipeline.defs.partitions import register_years
-from energy_pipeline.defs.resources import LandingZone
+from energy_pipeline.orchestration.partitions import register_years
+from energy_pipeline.orchestration.resources import LandingZone
 
+MODEL_SUMMARY_KEYS = (
+    "winner",
+    "registered_model",
+    "registered_version",
+    "decision",
+    "reason",
+    "champion_version",
+    "cv_r2_log",
+    "holdout_r2_log",
+    "holdout_median_ape",
+    "protocol_2016_r2_log",
+    "protocol_2016_median_ape",
+)
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
@@ -49,6 +62,8 @@ def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None:  # the user's exception, not Dagster's wrapper
+                error = error.cause
             report.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
     return report
 
@@ -65,11 +80,13 @@ def run_pipeline(instance: dg.DagsterInstance, definitions: dg.Definitions = def
             instance=instance, partition_key=year, raise_on_error=False, run_config=QUIET
         )
         reports.append(_report(f"ingest {year}", result))
-    if all(r.success for r in reports) and years:
-        result = definitions.resolve_job_def("profile_job").execute_in_process(
+    for job in ("profile_job", "training_job", "ablation_job"):
+        if not (years and all(r.success for r in reports)):
+            break
+        result = definitions.resolve_job_def(job).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET
         )
-        reports.append(_report("profile", result))
+        reports.append(_report(job.removesuffix("_job"), result))
     return reports
 
 
@@ -83,6 +100,10 @@ def format_summary(reports: list[RunReport]) -> str:
             for key, value in values.items():
                 if key.startswith("rejected/"):
                     lines.append(f"        {key.removeprefix('rejected/')}: {value}")
+                elif key in MODEL_SUMMARY_KEYS:
+                    lines.append(f"        {key}: {value}")
+            if "candidates" in values:
+                lines += [f"        {line}" for line in str(values["candidates"]).splitlines()]
         for name, passed, description in report.checks:
             first_line = description.splitlines()[0] if description else ""
             lines.append(f"    check {name}: {'PASSED' if passed else 'FAILED'}  {first_line}")

@@ -4,18 +4,24 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from energy_pipeline.defs import checks
-from energy_pipeline.defs.assets import buildings, profile
-from energy_pipeline.defs.jobs import ingest_job, profile_job
-from energy_pipeline.defs.resources import local_resources
+from energy_pipeline.orchestration.assets import ablation, buildings, models, profile
+from energy_pipeline.orchestration.checks import data_quality
+from energy_pipeline.orchestration.checks.champion import CHAMPION_GATE_CHECKS
+from energy_pipeline.orchestration.jobs import ablation_job, ingest_job, profile_job, training_job
+from energy_pipeline.orchestration.resources import local_resources
 
 
 def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Definitions:
     """`resources` replaces the defaults by key; tests use it to point the graph at their own folders."""
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([buildings, profile]),
-        asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[ingest_job, profile_job],
+        assets=[
+            *dg.load_assets_from_modules([buildings, profile]),
+            models.training_data,
+            *models.TARGET_ASSETS,
+            ablation.feature_ablation,
+        ],
+        asset_checks=[*dg.load_asset_checks_from_modules([data_quality]), *CHAMPION_GATE_CHECKS],
+        jobs=[ingest_job, profile_job, training_job, ablation_job],
         resources={**local_resources(), **(resources or {})},
     )
 

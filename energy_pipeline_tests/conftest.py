@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from energy_pipeline.defs.settings import PROJECT_ROOT
 from energy_pipeline.domain.harmonise import harmonise
 from energy_pipeline.domain.ingest import read_benchmarking_csv
+from energy_pipeline.orchestration.settings import PROJECT_ROOT
 
 RAW_DIR = PROJECT_ROOT / "data" / "raw"
 YEARS = (2015, 2016)

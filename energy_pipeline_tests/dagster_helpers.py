@@ -9,14 +9,25 @@ from pathlib import Path
 import dagster as dg
 
 from energy_pipeline.definitions import build_definitions
-from energy_pipeline.defs.resources import ArtifactStore, LandingZone
+from energy_pipeline.orchestration.resources import ArtifactStore, LandingZone
+from energy_pipeline.orchestration.training_resources import MlflowTracking, TrainingPolicy
 
 
-def definitions_for(landing_dir: Path, artifacts_dir: Path) -> dg.Definitions:
+def definitions_for(landing_dir: Path, artifacts_dir: Path, **resources: object) -> dg.Definitions:
+    """The real Definitions on a test's folders; MLflow goes to a temp store unless a test passes its own."""
+    mlflow_dir = artifacts_dir.parent / "mlflow"
     return build_definitions(
         {
             "landing": LandingZone(directory=str(landing_dir)),
             "artifacts": ArtifactStore(directory=str(artifacts_dir)),
+            "mlflow": MlflowTracking(
+                tracking_uri=f"sqlite:///{mlflow_dir / 'mlflow.db'}",
+                artifact_location=str(mlflow_dir / "runs"),
+            ),
+            "training": TrainingPolicy(
+                candidates=["ridge"], grid_size="tiny", cv_seeds=[42], n_jobs=1, report_2016_protocol=False
+            ),
+            **resources,
         }
     )
 

@@ -18,8 +18,7 @@ from energy_pipeline.domain.validation import validate_raw
 @pytest.fixture(scope="module")
 def cleaned(harmonised: dict[int, pd.DataFrame]) -> dict[int, CleaningResult]:
     return {
-        year: clean_buildings(frame, validate_raw(frame, year, 0.01).invalid_rows)
-        for year, frame in harmonised.items()
+        year: clean_buildings(frame, validate_raw(frame, year, 0.01).invalid_rows) for year, frame in harmonised.items()
     }
 
 
@@ -54,9 +53,7 @@ def test_reasons_match_the_real_data(cleaned: dict[int, CleaningResult]) -> None
     assert (negative[["property_gfa_parking", "property_gfa_buildings"]].min(axis=1) < 0).all()
 
 
-def test_first_failing_rule_wins(
-    cleaned: dict[int, CleaningResult], harmonised: dict[int, pd.DataFrame]
-) -> None:
+def test_first_failing_rule_wins(cleaned: dict[int, CleaningResult], harmonised: dict[int, pd.DataFrame]) -> None:
     kept_ids = cleaned[2016].cleaned[BUILDING_ID].head(5)
     frame = harmonised[2016].set_index(BUILDING_ID).loc[kept_ids].reset_index()
     frame.loc[0, ["building_type", "site_energy_use_kbtu"]] = ["Multifamily LR (1-4)", 0.0]

@@ -11,31 +11,56 @@ import dagster as dg
 import pytest
 
 from energy_pipeline import defs
-from energy_pipeline.defs.settings import PROJECT_ROOT
+from energy_pipeline.orchestration.settings import PROJECT_ROOT
 
-ASSETS = {"raw_buildings", "cleaned_buildings", "rejected_buildings", "buildings_profile"}
-CHECKS = {
+ASSETS = {
+    "raw_buildings",
+    "cleaned_buildings",
+    "rejected_buildings",
+    "buildings_profile",
+    "training_data",
+    "feature_ablation",
+    "site_energy_candidates",
+    "site_energy_model",
+    "ghg_emissions_candidates",
+    "ghg_emissions_model",
+}
+DATA_CHECKS = {
     ("raw_buildings", "raw_buildings_schema"),
     ("cleaned_buildings", "cleaned_buildings_schema"),
     ("cleaned_buildings", "cleaned_row_share"),
     ("cleaned_buildings", "rows_accounted_for"),
 }
+GATE_CHECKS = {
+    ("site_energy_model", "site_energy_champion_gate"),
+    ("ghg_emissions_model", "ghg_emissions_champion_gate"),
+}
+CHECKS = DATA_CHECKS | GATE_CHECKS
 
 
 def test_every_asset_check_and_job_resolves() -> None:
     graph = defs.resolve_asset_graph()
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == ASSETS
     assert {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys} == CHECKS
-    for name in ("ingest_job", "profile_job"):
+    for name in ("ingest_job", "profile_job", "training_job", "ablation_job"):
         assert isinstance(defs.resolve_job_def(name), dg.JobDefinition)
     defs.resolve_all_job_defs()
 
 
 def test_every_data_quality_check_is_blocking() -> None:
     graph = defs.resolve_asset_graph()
-    specs = [graph.get_check_spec(key) for key in graph.asset_check_keys]
-    assert {spec.name for spec in specs} == {name for _, name in CHECKS}
-    assert all(spec.blocking for spec in specs)
+    specs = {spec.name: spec for spec in (graph.get_check_spec(key) for key in graph.asset_check_keys)}
+    assert set(specs) == {name for _, name in CHECKS}
+    assert all(specs[name].blocking for _, name in DATA_CHECKS)
+
+
+def test_training_reads_only_gated_data() -> None:
+    graph = defs.resolve_asset_graph()
+    parents = {key.to_user_string() for key in graph.get(dg.AssetKey("training_data")).parent_keys}
+    assert parents == {"cleaned_buildings"}
+    assert "feature_ablation" not in {
+        key.to_user_string() for key in defs.resolve_job_def("training_job").asset_layer.executable_asset_keys
+    }
 
 
 def test_downstream_assets_depend_on_the_gated_ones() -> None:

@@ -40,9 +40,7 @@ def test_error_names_the_file() -> None:
 
 def test_byte_order_mark_and_thousands_separators_are_parsed() -> None:
     content = (
-        "\ufeffOSEBuildingID,DataYear,PropertyGFATotal,ENERGYSTARScore\n"
-        '1,2016,"88,434",NULL\n'
-        '2,2016,"1,234,567.5",75\n'
+        '\ufeffOSEBuildingID,DataYear,PropertyGFATotal,ENERGYSTARScore\n1,2016,"88,434",NULL\n2,2016,"1,234,567.5",75\n'
     ).encode()
     frame = harmonise(read_benchmarking_csv(content))
     assert list(frame["ose_building_id"]) == [1, 2]  # the BOM did not leak into the first column name

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from energy_pipeline.cli import format_summary, run_pipeline
-from energy_pipeline.defs.partitions import DATA_YEARS_NAME
+from energy_pipeline.orchestration.partitions import DATA_YEARS_NAME
 from energy_pipeline_tests.conftest import export_path
 from energy_pipeline_tests.dagster_helpers import (
     check_results,
@@ -41,9 +41,7 @@ def test_whole_graph_on_real_data(landing: Callable[..., Path], tmp_path: Path) 
             assert (raw, kept) == expected[year]
             assert kept + rejected == raw
             per_reason = {
-                k: v
-                for k, v in report.materialized["rejected_buildings"].items()
-                if k.startswith("rejected/")
+                k: v for k, v in report.materialized["rejected_buildings"].items() if k.startswith("rejected/")
             }
             assert sum(per_reason.values()) == rejected
             assert len(report.checks) == 4

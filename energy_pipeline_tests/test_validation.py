@@ -125,9 +125,7 @@ def test_cleaned_population_passes(cleaned_slice: pd.DataFrame) -> None:
         ("number_of_buildings", 0.0, "greater_than_or_equal_to(1)"),
     ],
 )
-def test_each_cleaned_rule_is_named(
-    cleaned_slice: pd.DataFrame, column: str, value: object, check: str
-) -> None:
+def test_each_cleaned_rule_is_named(cleaned_slice: pd.DataFrame, column: str, value: object, check: str) -> None:
     cleaned_slice.loc[7, column] = value
     report = validate_cleaned(cleaned_slice)
     assert not report.passed

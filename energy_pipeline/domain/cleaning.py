@@ -114,9 +114,7 @@ def fill_missing_values(frame: pd.DataFrame) -> pd.DataFrame:
     out["number_of_buildings"] = out["number_of_buildings"].fillna(1).replace(0, 1)
     out["number_of_floors"] = out["number_of_floors"].mask(out["number_of_floors"] == 0)
     out["largest_property_use_type"] = out["largest_property_use_type"].fillna(out["primary_property_type"])
-    out["largest_property_use_type_gfa"] = out["largest_property_use_type_gfa"].fillna(
-        out["property_gfa_buildings"]
-    )
+    out["largest_property_use_type_gfa"] = out["largest_property_use_type_gfa"].fillna(out["property_gfa_buildings"])
     for column in ("second_largest_property_use_type_gfa", "third_largest_property_use_type_gfa"):
         out[column] = out[column].fillna(0.0)
     if "list_of_all_property_use_types" in out.columns:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 BUILDING_ID = "ose_building_id"
 DATA_YEAR = "data_year"
@@ -163,3 +164,19 @@ def to_snake_case(name: str) -> str:
 
 def canonical_name(name: str) -> str:
     return CANONICAL_NAMES.get(name.strip(), to_snake_case(name))
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One predicted quantity: its asset/registry key, its column and its unit."""
+
+    key: str
+    column: str
+    label: str
+    unit: str
+
+
+TARGET_SPECS: tuple[TargetSpec, ...] = (
+    TargetSpec("site_energy", TARGET_ENERGY, "site energy use", "kBtu"),
+    TargetSpec("ghg_emissions", TARGET_GHG, "GHG emissions", "t CO2e"),
+)

@@ -89,9 +89,7 @@ def _unpack_location(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _parse_location(value: object) -> dict[str, str | None]:
-    empty: dict[str, str | None] = dict.fromkeys(
-        ("address", "city", "state", "zip_code", "latitude", "longitude")
-    )
+    empty: dict[str, str | None] = dict.fromkeys(("address", "city", "state", "zip_code", "latitude", "longitude"))
     if not isinstance(value, str) or not value.strip():
         return empty
     try:
@@ -115,9 +113,7 @@ def _parse_number(series: pd.Series, *, integer: bool) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series):
         return series
     text = series.astype("string").str.strip()
-    text = text.mask(
-        text.str.fullmatch(_THOUSANDS.pattern).fillna(False), text.str.replace(",", "", regex=False)
-    )
+    text = text.mask(text.str.fullmatch(_THOUSANDS.pattern).fillna(False), text.str.replace(",", "", regex=False))
     numbers = pd.to_numeric(text, errors="coerce")
     unparsed = numbers.isna() & text.notna() & (text != "")
     if unparsed.any():

@@ -53,9 +53,7 @@ def _decode(raw: bytes, label: str) -> str:
         raise IngestionError(f"{label}: the file is UTF-16 encoded; export it as UTF-8 CSV")
     nul = raw.find(b"\x00")
     if nul >= 0:
-        raise IngestionError(
-            f"{label}: binary content (NUL byte at offset {nul}); this is not a CSV text file"
-        )
+        raise IngestionError(f"{label}: binary content (NUL byte at offset {nul}); this is not a CSV text file")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -76,9 +74,7 @@ def _header_fields(text: str, label: str) -> list[str]:
                 f"{label}: expected comma-separated values but the header is separated by {found[0]}s; "
                 "export it with ',' as the delimiter"
             )
-        raise IngestionError(
-            f"{label}: the header has a single column ({first_line[:60]!r}); not a CSV export"
-        )
+        raise IngestionError(f"{label}: the header has a single column ({first_line[:60]!r}); not a CSV export")
     stripped = [field.strip() for field in fields]
     repeated = sorted({field for field in stripped if stripped.count(field) > 1})
     if repeated:

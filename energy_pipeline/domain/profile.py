@@ -18,9 +18,7 @@ from energy_pipeline.domain.columns import DATA_YEAR, TARGET_ENERGY, TARGET_GHG,
 _TARGET_LABELS = {TARGET_ENERGY: "site energy use (kBtu)", TARGET_GHG: "GHG emissions (t CO2e)"}
 
 
-def render_profile(
-    raw: pd.DataFrame, cleaned: pd.DataFrame, rejected: pd.DataFrame, out_dir: Path
-) -> dict[str, Path]:
+def render_profile(raw: pd.DataFrame, cleaned: pd.DataFrame, rejected: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     """Write the profile plots to `out_dir`; returns title -> file."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = {

@@ -35,9 +35,7 @@ class RawBuildingsSchema(pa.DataFrameModel):
 
     ose_building_id: Series[int] = pa.Field(ge=1, description="City's building id, unique within a year")
     data_year: Series[int] = pa.Field(ge=2000, le=2100, description="Reporting year")
-    building_type: Series[str] = pa.Field(
-        description="Portal's building class (NonResidential, Multifamily ...)"
-    )
+    building_type: Series[str] = pa.Field(description="Portal's building class (NonResidential, Multifamily ...)")
     primary_property_type: Series[str] = pa.Field()
     zip_code: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{5}$")
     council_district_code: Series[int] = pa.Field(ge=1, le=7)
@@ -51,9 +49,7 @@ class RawBuildingsSchema(pa.DataFrameModel):
     property_gfa_parking: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
     property_gfa_buildings: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
     largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
-    second_largest_property_use_type_gfa: Series[float] = pa.Field(
-        ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True
-    )
+    second_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
     third_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
     largest_property_use_type: Series[str] = pa.Field(nullable=True)
     second_largest_property_use_type: Series[str] = pa.Field(nullable=True)
@@ -212,9 +208,7 @@ def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame, table: str, share: flo
     return ValidationReport(table, len(frame), share)
 
 
-def _summarise(
-    failure_cases: pd.DataFrame, frame: pd.DataFrame
-) -> tuple[tuple[RuleViolation, ...], dict[int, str]]:
+def _summarise(failure_cases: pd.DataFrame, frame: pd.DataFrame) -> tuple[tuple[RuleViolation, ...], dict[int, str]]:
     violations: list[RuleViolation] = []
     invalid_rows: dict[int, str] = {}
     cases = failure_cases.assign(check=failure_cases["check"].astype(str))

@@ -7,8 +7,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from energy_pipeline.defs.settings import setting
 from energy_pipeline.domain.landing import LandingError, year_files
+from energy_pipeline.orchestration.settings import setting
+from energy_pipeline.orchestration.training_resources import (
+    ChampionGatePolicy,
+    MlflowTracking,
+    TrainingPolicy,
+)
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -62,4 +67,10 @@ def local_resources() -> dict[str, dg.ConfigurableResource]:
         "landing": LandingZone(directory=setting("ENERGY_PIPELINE_LANDING_DIR")),
         "artifacts": ArtifactStore(directory=setting("ENERGY_PIPELINE_ARTIFACTS_DIR")),
         "quality": DataQualityPolicy(),
+        "training": TrainingPolicy(),
+        "mlflow": MlflowTracking(
+            tracking_uri=setting("ENERGY_PIPELINE_MLFLOW_TRACKING_URI"),
+            artifact_location=setting("ENERGY_PIPELINE_MLFLOW_ARTIFACTS"),
+        ),
+        "gate": ChampionGatePolicy(),
     }

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from energy_pipeline.defs.assets.buildings import DATA_GROUP
-from energy_pipeline.defs.metadata import embedded_images
-from energy_pipeline.defs.partitioned_inputs import YearFrames, all_years, year_frame_ins
-from energy_pipeline.defs.resources import ArtifactStore
 from energy_pipeline.domain.columns import DATA_YEAR
 from energy_pipeline.domain.profile import render_profile
+from energy_pipeline.orchestration.assets.buildings import DATA_GROUP
+from energy_pipeline.orchestration.metadata import embedded_images
+from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
+from energy_pipeline.orchestration.resources import ArtifactStore
 
 
 @dg.asset(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from energy_pipeline.defs.partitions import DATA_YEARS
+from energy_pipeline.orchestration.partitions import DATA_YEARS
 
 ingest_job = dg.define_asset_job(
     name="ingest_job",
@@ -17,4 +17,16 @@ profile_job = dg.define_asset_job(
     name="profile_job",
     selection=dg.AssetSelection.assets("buildings_profile"),
     description="EDA plots over every data year.",
+)
+
+training_job = dg.define_asset_job(
+    name="training_job",
+    selection=dg.AssetSelection.groups("models") - dg.AssetSelection.assets("feature_ablation"),
+    description="Pooled training data -> tuned candidates -> registered models and the champion gate, both targets.",
+)
+
+ablation_job = dg.define_asset_job(
+    name="ablation_job",
+    selection=dg.AssetSelection.assets("feature_ablation"),
+    description="What each feature group is worth, per target (analysis; not part of retraining).",
 )

@@ -3,12 +3,12 @@
 import dagster as dg
 import pandas as pd
 
-from energy_pipeline.defs.assets.buildings import partition_year
-from energy_pipeline.defs.metadata import validation_check_result
-from energy_pipeline.defs.partitions import DATA_YEARS
-from energy_pipeline.defs.resources import DataQualityPolicy
 from energy_pipeline.domain.cleaning import cleaned_share
 from energy_pipeline.domain.validation import validate_cleaned, validate_raw
+from energy_pipeline.orchestration.assets.buildings import partition_year
+from energy_pipeline.orchestration.metadata import validation_check_result
+from energy_pipeline.orchestration.partitions import DATA_YEARS
+from energy_pipeline.orchestration.resources import DataQualityPolicy
 
 
 @dg.asset_check(
@@ -21,9 +21,7 @@ from energy_pipeline.domain.validation import validate_cleaned, validate_raw
 def raw_buildings_schema(
     context: dg.AssetCheckExecutionContext, raw_buildings: pd.DataFrame, quality: DataQualityPolicy
 ) -> dg.AssetCheckResult:
-    return validation_check_result(
-        validate_raw(raw_buildings, partition_year(context), quality.max_invalid_row_share)
-    )
+    return validation_check_result(validate_raw(raw_buildings, partition_year(context), quality.max_invalid_row_share))
 
 
 @dg.asset_check(

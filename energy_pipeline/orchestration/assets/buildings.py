@@ -5,15 +5,15 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from energy_pipeline.defs.metadata import frame_metadata, markdown_table
-from energy_pipeline.defs.partitions import DATA_YEARS
-from energy_pipeline.defs.resources import DataQualityPolicy, LandingZone
 from energy_pipeline.domain.cleaning import MISSING_VALUE_RULES, clean_buildings
 from energy_pipeline.domain.columns import REQUIRED_RAW_COLUMNS
 from energy_pipeline.domain.harmonise import harmonise
 from energy_pipeline.domain.ingest import IngestionError, read_benchmarking_csv
 from energy_pipeline.domain.landing import LandingError
 from energy_pipeline.domain.validation import validate_raw
+from energy_pipeline.orchestration.metadata import frame_metadata, markdown_table
+from energy_pipeline.orchestration.partitions import DATA_YEARS
+from energy_pipeline.orchestration.resources import DataQualityPolicy, LandingZone
 
 DATA_GROUP = "data"
 

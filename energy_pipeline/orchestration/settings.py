@@ -16,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS: dict[str, str] = {
     "ENERGY_PIPELINE_LANDING_DIR": str(PROJECT_ROOT / "data" / "raw"),
     "ENERGY_PIPELINE_ARTIFACTS_DIR": str(PROJECT_ROOT / "artifacts"),
+    "ENERGY_PIPELINE_MLFLOW_TRACKING_URI": f"sqlite:///{PROJECT_ROOT / '.mlflow' / 'mlflow.db'}",
+    "ENERGY_PIPELINE_MLFLOW_ARTIFACTS": str(PROJECT_ROOT / ".mlflow" / "artifacts"),
 }
 
 

@@ -1,0 +1,181 @@
+"""Model candidates: one sklearn Pipeline each (features + encoding + estimator) and their search grids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lightgbm import LGBMRegressor
+from sklearn.base import RegressorMixin, clone
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    HistGradientBoostingRegressor,
+    RandomForestRegressor,
+    StackingRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from xgboost import XGBRegressor
+
+from energy_pipeline.domain.features import DEFAULT_GROUPS, BuildingFeatures, UseTypePrior
+
+SEED = 42
+GridSize = Literal["tiny", "default", "full"]
+STACKING = "stacking"
+
+
+def _encoder(scale_numeric: bool) -> ColumnTransformer:
+    numeric = make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        StandardScaler() if scale_numeric else "passthrough",
+    )
+    categorical = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False),
+    )
+    return ColumnTransformer(
+        [
+            ("numeric", numeric, make_column_selector(dtype_include="number")),
+            ("categorical", categorical, make_column_selector(dtype_exclude="number")),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+def build_pipeline(
+    estimator: RegressorMixin, groups: Sequence[str] = DEFAULT_GROUPS, scale_numeric: bool = False
+) -> Pipeline:
+    """Raw building characteristics in, log1p target out."""
+    steps: list[tuple[str, Any]] = []
+    if "priors" in groups:
+        steps.append(("prior", UseTypePrior(random_state=SEED)))
+    steps += [
+        ("features", BuildingFeatures(groups=tuple(groups))),
+        ("encode", _encoder(scale_numeric)),
+        ("model", estimator),
+    ]
+    return Pipeline(steps)
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    """A model family: how to build its pipeline and which hyper-parameters to search."""
+
+    name: str
+    make_estimator: Callable[[], RegressorMixin]
+    grids: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    scale_numeric: bool = False
+
+    def pipeline(self, groups: Sequence[str] = DEFAULT_GROUPS) -> Pipeline:
+        return build_pipeline(self.make_estimator(), groups, self.scale_numeric)
+
+    def grid(self, size: GridSize) -> dict[str, list[Any]]:
+        """Search space with `model__` prefixes; a size without its own grid uses the next smaller one."""
+        for candidate_size in {"full": ("full", "default", "tiny"), "default": ("default", "tiny")}.get(
+            size, ("tiny",)
+        ):
+            if candidate_size in self.grids:
+                return {f"model__{k}": v for k, v in self.grids[candidate_size].items()}
+        return {}
+
+
+CANDIDATES: dict[str, CandidateSpec] = {
+    spec.name: spec
+    for spec in (
+        CandidateSpec("mean_baseline", lambda: DummyRegressor(strategy="mean")),
+        CandidateSpec(
+            "ridge",
+            lambda: Ridge(alpha=3.0),
+            grids={
+                "tiny": {"alpha": [3.0]},
+                "default": {"alpha": [1.0, 3.0, 10.0]},
+                "full": {"alpha": [0.3, 1.0, 3.0, 10.0, 30.0]},
+            },
+            scale_numeric=True,
+        ),
+        CandidateSpec(
+            "random_forest",
+            lambda: RandomForestRegressor(n_estimators=200, max_features=0.3, n_jobs=1, random_state=SEED),
+            grids={
+                "tiny": {"min_samples_leaf": [2]},
+                "default": {"min_samples_leaf": [1, 3]},
+                "full": {"min_samples_leaf": [1, 2, 4], "max_features": [0.2, 0.3, 0.5]},
+            },
+        ),
+        CandidateSpec(
+            "extra_trees",
+            lambda: ExtraTreesRegressor(n_estimators=200, max_features=0.5, n_jobs=1, random_state=SEED),
+            grids={
+                "tiny": {"min_samples_leaf": [2]},
+                "default": {"min_samples_leaf": [2, 4]},
+                "full": {"min_samples_leaf": [1, 2, 4], "max_features": [0.3, 0.5, 0.8]},
+            },
+        ),
+        CandidateSpec(
+            "hist_gradient_boosting",
+            lambda: HistGradientBoostingRegressor(
+                max_iter=300, learning_rate=0.05, early_stopping=False, random_state=SEED
+            ),
+            grids={
+                "tiny": {"max_leaf_nodes": [15]},
+                "default": {"max_leaf_nodes": [7, 15], "l2_regularization": [0.0, 1.0]},
+                "full": {
+                    "max_leaf_nodes": [7, 15, 31],
+                    "l2_regularization": [0.0, 1.0],
+                    "learning_rate": [0.03, 0.05, 0.1],
+                },
+            },
+        ),
+        CandidateSpec(
+            "xgboost",
+            lambda: XGBRegressor(
+                n_estimators=400,
+                learning_rate=0.04,
+                subsample=0.8,
+                colsample_bytree=0.7,
+                tree_method="hist",
+                n_jobs=1,
+                random_state=SEED,
+            ),
+            grids={
+                "tiny": {"max_depth": [4]},
+                "default": {"max_depth": [3, 5], "min_child_weight": [1, 5]},
+                "full": {"max_depth": [3, 4, 5, 6], "min_child_weight": [1, 3, 5], "reg_lambda": [1.0, 5.0]},
+            },
+        ),
+        CandidateSpec(
+            "lightgbm",
+            lambda: LGBMRegressor(
+                n_estimators=400,
+                learning_rate=0.04,
+                subsample=0.8,
+                subsample_freq=1,
+                colsample_bytree=0.7,
+                n_jobs=1,
+                random_state=SEED,
+                verbose=-1,
+            ),
+            grids={
+                "tiny": {"num_leaves": [15]},
+                "default": {"num_leaves": [7, 15], "min_child_samples": [10, 30]},
+                "full": {
+                    "num_leaves": [7, 15, 31],
+                    "min_child_samples": [5, 10, 30],
+                    "reg_lambda": [0.0, 5.0],
+                },
+            },
+        ),
+    )
+}
+DEFAULT_CANDIDATES: tuple[str, ...] = (*CANDIDATES, STACKING)
+
+
+def stacking_pipeline(tuned: dict[str, Pipeline]) -> StackingRegressor:
+    """Stack whole tuned pipelines (each keeps its own preprocessing) under a ridge; takes raw inputs."""
+    estimators = [(name, clone(pipeline)) for name, pipeline in tuned.items()]
+    return StackingRegressor(estimators=estimators, final_estimator=RidgeCV(), cv=3, n_jobs=1)

@@ -1,0 +1,216 @@
+"""Engineered features as scikit-learn transformers, so a saved pipeline takes raw building characteristics and
+serving computes exactly what training computed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import TargetEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from energy_pipeline.domain.columns import DATA_YEAR, METERED_COLUMNS, TARGETS
+
+CATEGORICAL_INPUTS: tuple[str, ...] = (
+    "building_type",
+    "primary_property_type",
+    "largest_property_use_type",
+    "second_largest_property_use_type",
+    "third_largest_property_use_type",
+    "neighborhood",
+    "council_district_code",
+    "zip_code",
+)
+NUMERIC_INPUTS: tuple[str, ...] = (
+    DATA_YEAR,
+    "latitude",
+    "longitude",
+    "year_built",
+    "number_of_buildings",
+    "number_of_floors",
+    "property_gfa_total",
+    "property_gfa_parking",
+    "property_gfa_buildings",
+    "largest_property_use_type_gfa",
+    "second_largest_property_use_type_gfa",
+    "third_largest_property_use_type_gfa",
+    "energy_star_score",
+)
+# What a client sends: known about a building before it is metered. ENERGY STAR score and zip are optional.
+MODEL_INPUTS: tuple[str, ...] = CATEGORICAL_INPUTS + NUMERIC_INPUTS
+OPTIONAL_INPUTS: tuple[str, ...] = (
+    "energy_star_score",
+    "zip_code",
+    "number_of_floors",
+    "second_largest_property_use_type",
+    "third_largest_property_use_type",
+)
+
+USE_TYPES = (
+    "largest_property_use_type",
+    "second_largest_property_use_type",
+    "third_largest_property_use_type",
+)
+USE_GFAS = tuple(f"{use}_gfa" for use in USE_TYPES)
+NO_USE = "None"
+
+# Feature group -> (columns it adds, the domain reason). The ablation asset switches groups off one at a time.
+FEATURE_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "size": (
+        ("log_gfa_total", "log_gfa_buildings", "number_of_buildings"),
+        "energy grows with floor area, multiplicatively: the log makes it additive for every model",
+    ),
+    "age": (("building_age",), "older envelopes and systems use more energy per square foot"),
+    "parking": (("parking_share",), "parking garages use little energy per square foot of the total"),
+    "use_mix": (
+        ("largest_use_share", "second_use_share", "third_use_share"),
+        "how the floor area splits between uses (a hotel with a big garage is not a hotel)",
+    ),
+    "shape": (
+        ("number_of_floors", "log_gfa_per_floor"),
+        "footprint per floor: tall slim towers and wide low warehouses differ in envelope and systems",
+    ),
+    "use_type": (
+        ("primary_property_type", "largest_property_use_type", "building_type"),
+        "the use type sets the typical intensity (a data center is not a warehouse)",
+    ),
+    "priors": (
+        ("use_type_prior",),
+        "expected log intensity of the building's uses, weighted by their floor areas (fitted within each fold)",
+    ),
+    "location": (
+        ("latitude", "longitude", "neighborhood", "council_district_code"),
+        "districts differ in building stock and in district steam/gas availability",
+    ),
+    "energy_star": (
+        ("energy_star_score",),
+        "optional: the ENERGY STAR score is computed from metered energy, so it is reported separately",
+    ),
+}
+DEFAULT_GROUPS: tuple[str, ...] = tuple(g for g in FEATURE_GROUPS if g != "energy_star")
+PRIOR_COLUMN = "use_type_prior"
+
+
+class LeakageError(ValueError):
+    """A model input that is only known after metering (or a target) would let the model read the answer."""
+
+
+def audit_inputs(columns: Iterable[str]) -> None:
+    """Refuse to train on metered or target columns: they are the answer, not what is known beforehand."""
+    leaked = sorted(set(columns) & (set(METERED_COLUMNS) | set(TARGETS)))
+    if leaked:
+        raise LeakageError(f"model inputs include columns measured after metering or targets: {leaked}")
+
+
+def model_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The raw columns a model may see, in a fixed order; absent optional columns are added as missing."""
+    out = frame.reindex(columns=list(MODEL_INPUTS))
+    audit_inputs(out.columns)
+    for column in CATEGORICAL_INPUTS:
+        out[column] = out[column].astype("object").where(out[column].notna(), None)
+    out["council_district_code"] = out["council_district_code"].map(
+        lambda v: None if v is None or pd.isna(v) else str(int(float(v)))
+    )
+    for column in NUMERIC_INPUTS:
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+    return out
+
+
+def _use_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    uses = frame[list(USE_GFAS)].fillna(0.0).clip(lower=0.0)
+    denominator = np.maximum(uses.sum(axis=1), frame["property_gfa_total"].fillna(0.0)).replace(0, np.nan)
+    return uses.div(denominator, axis=0).fillna(0.0)
+
+
+class UseTypePrior(TransformerMixin, BaseEstimator):
+    """Adds `use_type_prior`: the floor-area-weighted typical log intensity (log target per sq ft) of a
+    building's uses. Encodings come from sklearn's TargetEncoder, whose fit_transform cross-fits, so a training
+    row's own target never reaches its own prior, and a CV fold's held-out rows never reach the encoding."""
+
+    def __init__(self, smooth: float | str = "auto", random_state: int = 42) -> None:
+        self.smooth = smooth
+        self.random_state = random_state
+
+    def _uses(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[list(USE_TYPES)].astype("object").where(frame[list(USE_TYPES)].notna(), NO_USE)
+
+    def _intensity(self, frame: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=float) - np.log1p(frame["property_gfa_total"].to_numpy(dtype=float))
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> UseTypePrior:
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: np.ndarray | None = None, **fit_params: object) -> pd.DataFrame:
+        if y is None:
+            raise ValueError("UseTypePrior needs the target to fit")
+        self.encoder_ = TargetEncoder(
+            target_type="continuous",
+            smooth=self.smooth,
+            cv=KFold(5, shuffle=True, random_state=self.random_state),
+        )
+        encoded = self.encoder_.fit_transform(self._uses(X), self._intensity(X, y))
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self._with_prior(X, encoded)
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "encoder_")
+        return self._with_prior(X, self.encoder_.transform(self._uses(X)))
+
+    def _with_prior(self, X: pd.DataFrame, encoded: np.ndarray) -> pd.DataFrame:
+        shares = _use_shares(X).to_numpy()
+        weights = shares.sum(axis=1)
+        prior = np.where(weights > 0, (encoded * shares).sum(axis=1) / np.where(weights > 0, weights, 1), 0.0)
+        out = X.copy()
+        out[PRIOR_COLUMN] = np.where(weights > 0, prior, encoded[:, 0]) + np.log1p(
+            X["property_gfa_total"].to_numpy(dtype=float)
+        )
+        return out
+
+    def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
+        names = list(input_features if input_features is not None else self.feature_names_in_)
+        return np.asarray([*names, PRIOR_COLUMN], dtype=object)
+
+
+class BuildingFeatures(TransformerMixin, BaseEstimator):
+    """Raw building characteristics -> the engineered columns of the enabled feature groups."""
+
+    def __init__(self, groups: Sequence[str] = DEFAULT_GROUPS) -> None:
+        self.groups = groups
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> BuildingFeatures:
+        unknown = set(self.groups) - set(FEATURE_GROUPS)
+        if unknown:
+            raise ValueError(f"unknown feature groups: {sorted(unknown)}; known: {list(FEATURE_GROUPS)}")
+        if "priors" in self.groups and PRIOR_COLUMN not in X.columns:
+            raise ValueError("the 'priors' group needs UseTypePrior before BuildingFeatures in the pipeline")
+        self.columns_ = [c for g in self.groups for c in FEATURE_GROUPS[g][0]]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "columns_")
+        gfa_total = X["property_gfa_total"].astype(float)
+        floors = X["number_of_floors"].astype(float).where(lambda s: s > 0)
+        shares = _use_shares(X)
+        derived = pd.DataFrame(
+            {
+                "log_gfa_total": np.log1p(gfa_total),
+                "log_gfa_buildings": np.log1p(X["property_gfa_buildings"].astype(float)),
+                "building_age": (X[DATA_YEAR] - X["year_built"]).clip(lower=0).astype(float),
+                "parking_share": (X["property_gfa_parking"] / gfa_total.replace(0, np.nan)).fillna(0.0),
+                "largest_use_share": shares[USE_GFAS[0]],
+                "second_use_share": shares[USE_GFAS[1]],
+                "third_use_share": shares[USE_GFAS[2]],
+                "log_gfa_per_floor": np.log1p(X["property_gfa_buildings"].astype(float) / floors),
+            },
+            index=X.index,
+        )
+        source = pd.concat([X, derived], axis=1)
+        return source[self.columns_]
+
+    def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
+        check_is_fitted(self, "columns_")
+        return np.asarray(self.columns_, dtype=object)

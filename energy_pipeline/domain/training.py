@@ -1,0 +1,164 @@
+"""Tuning candidates on the protocol's splits, stacking the best, and fitting and scoring the winner."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from energy_pipeline.domain.candidates import CANDIDATES, STACKING, GridSize, stacking_pipeline
+from energy_pipeline.domain.features import audit_inputs
+from energy_pipeline.domain.protocol import METRICS, SCORERS, Split, score_log_predictions, summarise_cv
+
+INTERVAL_COVERAGE = 0.8
+STACK_SIZE = 3
+
+
+@dataclass
+class CandidateResult:
+    name: str
+    grid: dict[str, list[Any]]
+    best_params: dict[str, Any]
+    cv: dict[str, float]
+    fit_seconds: float
+    estimator: BaseEstimator | None = field(default=None, repr=False)  # tuned, fitted on the training rows
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> dict[str, Any]:
+        """One table row: each protocol metric as mean ± std over the splits."""
+        row: dict[str, Any] = {"candidate": self.name}
+        for metric in METRICS:
+            if f"{metric}_mean" in self.cv:
+                mean, std = self.cv[f"{metric}_mean"], self.cv[f"{metric}_std"]
+                row[metric] = f"{mean:.3g} ± {std:.2g}" if metric in ("mae", "rmse") else f"{mean:.3f} ± {std:.3f}"
+        row["fit_s"] = round(self.fit_seconds, 1)
+        row["best_params"] = json.dumps({k.removeprefix("model__"): v for k, v in self.best_params.items()})
+        if self.error:
+            row["error"] = self.error[:200]
+        return row
+
+
+def tune_candidate(
+    name: str, X: pd.DataFrame, y: np.ndarray, splits: Sequence[Split], grid_size: GridSize, n_jobs: int
+) -> CandidateResult:
+    """Grid search on the protocol's splits; refits the best parameters on all of X."""
+    audit_inputs(X.columns)
+    spec = CANDIDATES[name]
+    grid = spec.grid(grid_size)
+    start = time.perf_counter()
+    search = GridSearchCV(
+        spec.pipeline(),
+        grid,
+        scoring=SCORERS,
+        refit="r2_log",
+        cv=list(splits),
+        n_jobs=n_jobs,
+        error_score="raise",
+    )
+    search.fit(X, y)
+    best = search.best_index_
+    per_split = {
+        f"test_{metric}": [search.cv_results_[f"split{i}_test_{metric}"][best] for i in range(len(splits))]
+        for metric in METRICS
+    }
+    return CandidateResult(
+        name=name,
+        grid=grid,
+        best_params=search.best_params_,
+        cv=summarise_cv(per_split),
+        fit_seconds=time.perf_counter() - start,
+        estimator=search.best_estimator_,
+    )
+
+
+def stack_best(
+    results: Sequence[CandidateResult], X: pd.DataFrame, y: np.ndarray, splits: Sequence[Split], n_jobs: int
+) -> CandidateResult:
+    """Stacking of the STACK_SIZE best tuned candidates, scored on the same splits."""
+    ranked = sorted(
+        (r for r in results if r.ok and r.name != "mean_baseline"),
+        key=lambda r: r.cv["r2_log_mean"],
+        reverse=True,
+    )[:STACK_SIZE]
+    members = {r.name: r.estimator for r in ranked}
+    start = time.perf_counter()
+    stack = stacking_pipeline(members)
+    scores = cross_validate(stack, X, y, cv=list(splits), scoring=SCORERS, n_jobs=n_jobs, error_score="raise")
+    fitted = clone(stack).fit(X, y)
+    return CandidateResult(
+        name=STACKING,
+        grid={"members": list(members)},
+        best_params={"members": list(members)},
+        cv=summarise_cv(scores),
+        fit_seconds=time.perf_counter() - start,
+        estimator=fitted,
+    )
+
+
+def failed_candidate(name: str, error: BaseException) -> CandidateResult:
+    return CandidateResult(
+        name=name, grid={}, best_params={}, cv={}, fit_seconds=0.0, error=f"{type(error).__name__}: {error}"
+    )
+
+
+def select_winner(results: Sequence[CandidateResult]) -> CandidateResult:
+    """The best mean R² (log) over the protocol's splits."""
+    usable = [r for r in results if r.ok]
+    if not usable:
+        errors = "; ".join(f"{r.name}: {r.error}" for r in results)
+        raise RuntimeError(f"every candidate failed: {errors}")
+    return max(usable, key=lambda r: r.cv["r2_log_mean"])
+
+
+def fit_final(winner: CandidateResult, X: pd.DataFrame, y_original: np.ndarray) -> TransformedTargetRegressor:
+    """The registered model: the winner's pipeline wrapped so it takes raw inputs and predicts original units."""
+    model = TransformedTargetRegressor(
+        regressor=clone(winner.estimator), func=np.log1p, inverse_func=np.expm1, check_inverse=False
+    )
+    return model.fit(X, y_original)
+
+
+@dataclass(frozen=True)
+class HoldoutEvaluation:
+    metrics: dict[str, float]
+    interval_log_halfwidth: float  # split-conformal: |log residual| quantile giving INTERVAL_COVERAGE
+    coverage: float = INTERVAL_COVERAGE
+
+
+def evaluate_holdout(model: BaseEstimator, X: pd.DataFrame, y_original: np.ndarray) -> HoldoutEvaluation:
+    predicted = np.clip(np.asarray(model.predict(X), dtype=float), 0.0, None)
+    y_log, pred_log = np.log1p(y_original), np.log1p(predicted)
+    return HoldoutEvaluation(
+        metrics=score_log_predictions(y_log, pred_log),
+        interval_log_halfwidth=conformal_halfwidth(np.abs(y_log - pred_log), INTERVAL_COVERAGE),
+    )
+
+
+def conformal_halfwidth(abs_residuals: np.ndarray, coverage: float) -> float:
+    """Split-conformal quantile with the finite-sample correction ceil((n+1)·coverage)/n."""
+    n = len(abs_residuals)
+    level = min(1.0, math.ceil((n + 1) * coverage) / n)
+    return float(np.quantile(abs_residuals, level, method="higher"))
+
+
+def protocol_cv(
+    estimator: BaseEstimator, X: pd.DataFrame, y: np.ndarray, splits: Sequence[Split], n_jobs: int
+) -> dict[str, float]:
+    """The protocol's CV scores of a configuration (used for the 2016-only comparability figure)."""
+    scores = cross_validate(
+        clone(estimator), X, y, cv=list(splits), scoring=SCORERS, n_jobs=n_jobs, error_score="raise"
+    )
+    return summarise_cv(scores)

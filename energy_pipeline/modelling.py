@@ -1,0 +1,272 @@
+"""One target's training, end to end, against MLflow: search the candidates, pick the winner, register it and
+let the gate decide on the champion alias. Plain Python: the Dagster assets only wire these calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import pandas as pd
+
+from energy_pipeline.domain.candidates import STACKING
+from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, TARGETS, TargetSpec
+from energy_pipeline.domain.diagnostics import (
+    importance_figure,
+    model_importances,
+    permutation_importances,
+    predicted_vs_actual,
+    residuals_by_property_type,
+)
+from energy_pipeline.domain.features import MODEL_INPUTS, model_inputs
+from energy_pipeline.domain.gate import GateDecision, GateFloors, decide
+from energy_pipeline.domain.protocol import Protocol, holdout_mask, log_target
+from energy_pipeline.domain.training import (
+    CandidateResult,
+    HoldoutEvaluation,
+    evaluate_holdout,
+    failed_candidate,
+    fit_final,
+    protocol_cv,
+    select_winner,
+    stack_best,
+    tune_candidate,
+)
+from energy_pipeline.tracking import CHAMPION, RegisteredVersion, TrainingTracker, load_model
+
+HOLDOUT = "holdout"
+COMPARABILITY_YEAR = 2016
+
+
+def training_frame(cleaned: pd.DataFrame) -> pd.DataFrame:
+    """Model inputs, targets, ids and the fixed held-out flag of every cleaned row of every year."""
+    frame = model_inputs(cleaned)
+    frame[BUILDING_ID] = cleaned[BUILDING_ID].to_numpy()
+    for target in TARGETS:
+        frame[target] = cleaned[target].to_numpy(dtype=float)
+    frame[HOLDOUT] = holdout_mask(frame[BUILDING_ID])
+    return frame
+
+
+def data_digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()[:16]
+
+
+def data_years(frame: pd.DataFrame) -> list[str]:
+    return [str(int(y)) for y in sorted(frame[DATA_YEAR].dropna().unique())]
+
+
+@dataclass
+class SearchSettings:
+    candidates: list[str]
+    grid_size: str
+    n_jobs: int
+    protocol: Protocol
+    report_2016_protocol: bool = True
+
+
+@dataclass
+class CandidateSet:
+    target: TargetSpec
+    parent_run_id: str
+    results: list[CandidateResult]
+
+    def table(self) -> list[dict[str, Any]]:
+        return [r.summary() for r in sorted(self.results, key=lambda r: -r.cv.get("r2_log_mean", -np.inf))]
+
+
+def search_candidates(
+    data: pd.DataFrame,
+    target: TargetSpec,
+    settings: SearchSettings,
+    tracker: TrainingTracker,
+    tags: dict[str, str],
+    log: Any = None,
+) -> CandidateSet:
+    """Tune every candidate on the protocol's grouped splits of the non-held-out rows; one nested run each."""
+    train = data[~data[HOLDOUT]]
+    X, y = train[list(MODEL_INPUTS)], log_target(train, target.column)
+    splits = settings.protocol.splits(train[BUILDING_ID])
+    results: list[CandidateResult] = []
+    with tracker.run(f"train-{target.key}", {**tags, "target": target.key}) as run:
+        tracker.log_training_data(train, target.column, data_digest(data), data_years(data))
+        mlflow.log_params(
+            {
+                "grid_size": settings.grid_size,
+                "cv_folds": settings.protocol.folds,
+                "cv_seeds": ",".join(map(str, settings.protocol.seeds)),
+            }
+        )
+        for name in [c for c in settings.candidates if c != STACKING]:
+            try:
+                result = tune_candidate(name, X, y, splits, settings.grid_size, settings.n_jobs)  # type: ignore[arg-type]
+            except Exception as error:  # one broken family must not hide the others' results
+                result = failed_candidate(name, error)
+                if log:
+                    log.warning(f"candidate {name} failed: {result.error}")
+            tracker.log_candidate(result, tags)
+            results.append(result)
+        if STACKING in settings.candidates and sum(r.ok and r.name != "mean_baseline" for r in results) >= 2:
+            stacked = stack_best(results, X, y, splits, settings.n_jobs)
+            tracker.log_candidate(stacked, tags)
+            results.append(stacked)
+    return CandidateSet(target=target, parent_run_id=run.info.run_id, results=results)
+
+
+@dataclass
+class SelectionOutcome:
+    target: TargetSpec
+    winner: str
+    cv: dict[str, float]
+    holdout: HoldoutEvaluation
+    champion_before: str | None
+    champion_holdout: dict[str, float] | None
+    decision: GateDecision
+    version: RegisteredVersion
+    protocol_2016: dict[str, float] | None
+    figures: dict[str, Path] = field(default_factory=dict)  # title -> PNG (also logged to the MLflow run)
+    model: Any = field(default=None, repr=False)  # the registered estimator, as fitted in this process
+
+    @property
+    def champion_after(self) -> str | None:
+        return self.version.version if self.decision.promote else self.champion_before
+
+
+def select_and_register(
+    candidates: CandidateSet,
+    data: pd.DataFrame,
+    settings: SearchSettings,
+    tracker: TrainingTracker,
+    model_name: str,
+    floors: GateFloors,
+    margin: float,
+    code_version: str,
+    figures_dir: Path,
+) -> SelectionOutcome:
+    """Winner by CV, refit on all training rows, scored on the held-out rows against the current champion."""
+    target = candidates.target
+    winner = select_winner(candidates.results)
+    train, held_out = data[~data[HOLDOUT]], data[data[HOLDOUT]]
+    X_train, X_hold = train[list(MODEL_INPUTS)], held_out[list(MODEL_INPUTS)]
+    y_train, y_hold = train[target.column].to_numpy(), held_out[target.column].to_numpy()
+
+    final = fit_final(winner, X_train, y_train)
+    holdout = evaluate_holdout(final, X_hold, y_hold)
+    champion_before = tracker.champion_version(model_name)
+    champion_holdout = None
+    if champion_before is not None:
+        champion_model = load_model(f"models:/{model_name}@{CHAMPION}")
+        champion_holdout = evaluate_holdout(champion_model, X_hold, y_hold).metrics
+    decision = decide(holdout.metrics, champion_holdout, floors, margin)
+    protocol_2016 = _protocol_2016(winner, data, target, settings)
+
+    with tracker.run("", {}, run_id=candidates.parent_run_id):
+        mlflow.set_tags(
+            {
+                "winner": winner.name,
+                "code_version": code_version,
+                "gate.decision": "promoted" if decision.promote else "not promoted",
+            }
+        )
+        mlflow.log_metrics({f"winner_cv_{k}": v for k, v in winner.cv.items()})
+        mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout.metrics.items()})
+        mlflow.log_metric("interval_log_halfwidth", holdout.interval_log_halfwidth)
+        if protocol_2016:
+            mlflow.log_metrics({f"protocol_2016_{k}": v for k, v in protocol_2016.items()})
+        figures = _log_diagnostics(final, winner, X_hold, y_hold, held_out, target, figures_dir)
+        version = tracker.log_and_register(
+            final,
+            model_name,
+            X_train.head(50),
+            metadata={
+                "target": target.column,
+                "unit": target.unit,
+                "winner": winner.name,
+                "data_years": data_years(data),
+                "holdout_metrics": holdout.metrics,
+                "interval_log_halfwidth": holdout.interval_log_halfwidth,
+                "interval_coverage": holdout.coverage,
+                "cv_metrics": winner.cv,
+                "code_version": code_version,
+            },
+        )
+        tracker.record_decision(version, decision, holdout)
+    return SelectionOutcome(
+        target,
+        winner.name,
+        winner.cv,
+        holdout,
+        champion_before,
+        champion_holdout,
+        decision,
+        version,
+        protocol_2016,
+        figures,
+        final,
+    )
+
+
+def _protocol_2016(
+    winner: CandidateResult, data: pd.DataFrame, target: TargetSpec, settings: SearchSettings
+) -> dict[str, float] | None:
+    """The reference figure's protocol: 2016 rows only, 5x3 shuffled folds, the winner's configuration."""
+    rows = data[data[DATA_YEAR] == COMPARABILITY_YEAR]
+    if not settings.report_2016_protocol or len(rows) < 100 or winner.estimator is None:
+        return None
+    splits = settings.protocol.splits(rows[BUILDING_ID])
+    return protocol_cv(
+        winner.estimator, rows[list(MODEL_INPUTS)], log_target(rows, target.column), splits, settings.n_jobs
+    )
+
+
+def _log_diagnostics(
+    final: Any,
+    winner: CandidateResult,
+    X_hold: pd.DataFrame,
+    y_hold: np.ndarray,
+    held_out: pd.DataFrame,
+    target: TargetSpec,
+    figures_dir: Path,
+) -> dict[str, Path]:
+    predicted = np.clip(final.predict(X_hold), 0, None)
+    permutation = permutation_importances(winner.estimator, X_hold, np.log1p(y_hold))
+    figures = {
+        "Predicted vs actual (held-out)": (
+            "diagnostics/predicted_vs_actual.png",
+            predicted_vs_actual(y_hold, predicted, target),
+        ),
+        "Residuals by property type": (
+            "diagnostics/residuals_by_property_type.png",
+            residuals_by_property_type(held_out["primary_property_type"], y_hold, predicted, target),
+        ),
+        "Permutation importance (held-out R² drop)": (
+            "importance/permutation.png",
+            importance_figure(permutation, "Permutation importance, held-out"),
+        ),
+    }
+    mlflow.log_table(permutation, "importance/permutation.json")
+    own = model_importances(winner.estimator)
+    if own is not None:
+        mlflow.log_table(own, "importance/model.json")
+        figures["Model's own importance"] = (
+            "importance/model.png",
+            importance_figure(own, "Model importance"),
+        )
+    logged: dict[str, Path] = {}
+    for title, (relative, figure) in figures.items():
+        path = figures_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=80)
+        plt.close(figure)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(relative).parent))
+        logged[title] = path
+    return logged
+
+
+def candidates_summary(candidates: CandidateSet) -> str:
+    return json.dumps(candidates.table(), indent=1)

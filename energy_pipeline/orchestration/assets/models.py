@@ -1,0 +1,158 @@
+"""Modelling assets: pooled training data, then per target the tuned candidates and the registered model."""
+
+import dagster as dg
+import pandas as pd
+
+from energy_pipeline.domain.columns import TARGET_SPECS, TargetSpec
+from energy_pipeline.modelling import (
+    HOLDOUT,
+    CandidateSet,
+    SearchSettings,
+    SelectionOutcome,
+    data_digest,
+    data_years,
+    search_candidates,
+    select_and_register,
+    training_frame,
+)
+from energy_pipeline.orchestration.metadata import embedded_images, frame_metadata, markdown_table
+from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
+from energy_pipeline.orchestration.resources import ArtifactStore
+from energy_pipeline.orchestration.training_resources import (
+    ChampionGatePolicy,
+    MlflowTracking,
+    TrainingPolicy,
+)
+from energy_pipeline.version import code_version
+
+MODELS_GROUP = "models"
+
+
+def search_settings(training: TrainingPolicy) -> SearchSettings:
+    return SearchSettings(
+        candidates=training.candidates,
+        grid_size=training.grid_size,
+        n_jobs=training.n_jobs,
+        protocol=training.protocol(),
+        report_2016_protocol=training.report_2016_protocol,
+    )
+
+
+def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
+    return {"dagster_run_id": context.run_id, "code_version": code_version()}
+
+
+@dg.asset(
+    group_name=MODELS_GROUP,
+    kinds={"pandas"},
+    ins=year_frame_ins("cleaned_buildings"),
+    description="Every data year's cleaned buildings, reduced to the model inputs (known before metering), the "
+    "targets, building ids and the fixed held-out flag (20% of buildings, grouped, seed 42).",
+)
+def training_data(cleaned_buildings: YearFrames) -> dg.Output[pd.DataFrame]:
+    frame = training_frame(all_years(cleaned_buildings))
+    return dg.Output(
+        frame,
+        metadata={
+            **frame_metadata(frame),
+            "data_years": data_years(frame),
+            "holdout_rows": int(frame[HOLDOUT].sum()),
+            "buildings": int(frame["ose_building_id"].nunique()),
+            "digest": data_digest(frame),
+        },
+    )
+
+
+def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"{target.key}_candidates",
+        group_name=MODELS_GROUP,
+        kinds={"sklearn", "mlflow"},
+        description=f"Every candidate for {target.label}, grid-searched on the protocol's grouped splits; "
+        "one MLflow parent run with a nested run per candidate.",
+    )
+    def candidates(
+        context: dg.AssetExecutionContext,
+        training_data: pd.DataFrame,
+        training: TrainingPolicy,
+        mlflow: MlflowTracking,
+    ) -> dg.Output[CandidateSet]:
+        result = search_candidates(
+            training_data, target, search_settings(training), mlflow.tracker(), run_tags(context), context.log
+        )
+        return dg.Output(
+            result,
+            metadata={
+                "candidates": markdown_table(result.table()),
+                "mlflow_run_id": result.parent_run_id,
+                "failed": [r.name for r in result.results if not r.ok],
+            },
+        )
+
+    return candidates
+
+
+def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"{target.key}_model",
+        group_name=MODELS_GROUP,
+        kinds={"mlflow"},
+        ins={"candidates": dg.AssetIn(f"{target.key}_candidates"), "training_data": dg.AssetIn()},
+        description=f"The winning {target.label} model, registered as a new version; the `champion` alias "
+        "moves to it only when the gate passes on the held-out buildings.",
+    )
+    def model(
+        context: dg.AssetExecutionContext,
+        candidates: CandidateSet,
+        training_data: pd.DataFrame,
+        training: TrainingPolicy,
+        mlflow: MlflowTracking,
+        gate: ChampionGatePolicy,
+        artifacts: ArtifactStore,
+    ) -> dg.Output[SelectionOutcome]:
+        outcome = select_and_register(
+            candidates,
+            training_data,
+            search_settings(training),
+            mlflow.tracker(),
+            mlflow.model_name(target.key),
+            gate.floors(target.key),
+            gate.margin,
+            code_version(),
+            artifacts.folder("models", target.key),
+        )
+        return dg.Output(outcome, metadata=outcome_metadata(outcome))
+
+    return model
+
+
+def outcome_metadata(outcome: SelectionOutcome) -> dict[str, object]:
+    rows = [{"model": f"candidate v{outcome.version.version} ({outcome.winner})", **outcome.decision.candidate}]
+    if outcome.champion_holdout is not None:
+        rows.append({"model": f"champion v{outcome.champion_before}", **outcome.champion_holdout})
+    metadata: dict[str, object] = {
+        "winner": outcome.winner,
+        "registered_model": outcome.version.name,
+        "registered_version": outcome.version.version,
+        "decision": "promoted" if outcome.decision.promote else "not promoted",
+        "reason": outcome.decision.reason,
+        "champion_version": outcome.champion_after or "none",
+        "holdout_scores": markdown_table(
+            [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+        ),
+        "cv_r2_log": round(outcome.cv["r2_log_mean"], 4),
+        "holdout_r2_log": round(outcome.holdout.metrics["r2_log"], 4),
+        "holdout_median_ape": round(outcome.holdout.metrics["median_ape"], 4),
+        "interval_log_halfwidth_80": round(outcome.holdout.interval_log_halfwidth, 4),
+        "mlflow_run_id": outcome.version.run_id,
+        "diagnostics": embedded_images(outcome.figures),
+    }
+    if outcome.protocol_2016:
+        metadata["protocol_2016_r2_log"] = round(outcome.protocol_2016["r2_log_mean"], 4)
+        metadata["protocol_2016_median_ape"] = round(outcome.protocol_2016["median_ape_mean"], 4)
+    return metadata
+
+
+TARGET_ASSETS: list[dg.AssetsDefinition] = [
+    factory(target) for target in TARGET_SPECS for factory in (_candidates_asset, _model_asset)
+]

@@ -1,0 +1,69 @@
+"""Resources of the modelling half: what to search, where MLflow lives, and the champion gate's thresholds."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from energy_pipeline.domain.candidates import DEFAULT_CANDIDATES
+from energy_pipeline.domain.gate import GateFloors
+from energy_pipeline.domain.protocol import CV_FOLDS, CV_SEEDS, Protocol
+from energy_pipeline.tracking import MlflowSettings, TrainingTracker
+
+
+class TrainingPolicy(dg.ConfigurableResource):
+    """What the candidates assets search. Tests shrink it; a thorough run widens the grids."""
+
+    candidates: list[str] = Field(default=list(DEFAULT_CANDIDATES), description="Candidate names to tune")
+    grid_size: str = Field(default="default", description="tiny | default | full")
+    n_jobs: int = Field(default=2, description="Parallel fits (the reference machine has 2 cores)")
+    cv_folds: int = Field(default=CV_FOLDS)
+    cv_seeds: list[int] = Field(default=list(CV_SEEDS), description="One repetition of the folds per seed")
+    report_2016_protocol: bool = Field(
+        default=True, description="Also score the winner's configuration on 2016 alone (comparability figure)"
+    )
+
+    def protocol(self) -> Protocol:
+        return Protocol(folds=self.cv_folds, seeds=tuple(self.cv_seeds))
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """MLflow tracking server and registry. Default: a SQLite file and local artifacts inside the project."""
+
+    tracking_uri: str = Field(description="sqlite:///..., http://mlflow:5000, ...")
+    artifact_location: str | None = Field(default=None, description="Artifact root for a new experiment")
+    registry_uri: str | None = Field(default=None, description="Registry URI when it differs from tracking")
+    experiment_name: str = Field(default="energy-pipeline")
+    model_name_prefix: str = Field(default="energy-pipeline", description="Registered model: <prefix>-<target>")
+
+    def model_name(self, target_key: str) -> str:
+        return f"{self.model_name_prefix}-{target_key.replace('_', '-')}"
+
+    def tracker(self) -> TrainingTracker:
+        if self.tracking_uri.startswith("sqlite:///"):
+            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return TrainingTracker(
+            MlflowSettings(
+                tracking_uri=self.tracking_uri,
+                experiment=self.experiment_name,
+                artifact_location=self.artifact_location,
+                registry_uri=self.registry_uri,
+            )
+        )
+
+
+class ChampionGatePolicy(dg.ConfigurableResource):
+    """Floors come from this project's protocol (held-out figures of tuned models: energy R²(log) ≈ 0.69,
+    median APE ≈ 0.37; GHG lower); below them a model is not fit to serve, whatever the champion."""
+
+    site_energy_min_r2_log: float = 0.60
+    site_energy_max_median_ape: float = 0.45
+    ghg_emissions_min_r2_log: float = 0.45
+    ghg_emissions_max_median_ape: float = 0.70
+    margin: float = Field(default=0.005, description="R²(log) a new model must gain over the champion")
+
+    def floors(self, target_key: str) -> GateFloors:
+        return GateFloors(
+            min_r2_log=getattr(self, f"{target_key}_min_r2_log"),
+            max_median_ape=getattr(self, f"{target_key}_max_median_ape"),
+        )

@@ -1,0 +1,116 @@
+"""The feature transformers on real rows: values, unseen categories, missing optional inputs, no target leakage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline
+from energy_pipeline.domain.cleaning import clean_buildings
+from energy_pipeline.domain.columns import TARGET_ENERGY
+from energy_pipeline.domain.features import (
+    DEFAULT_GROUPS,
+    FEATURE_GROUPS,
+    PRIOR_COLUMN,
+    BuildingFeatures,
+    LeakageError,
+    UseTypePrior,
+    audit_inputs,
+    model_inputs,
+)
+from energy_pipeline.domain.protocol import Protocol, log_target
+from energy_pipeline.domain.training import tune_candidate
+from energy_pipeline.domain.validation import validate_raw
+
+
+@pytest.fixture(scope="module")
+def rows(harmonised: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    raw = harmonised[2016]
+    return clean_buildings(raw, validate_raw(raw, 2016, 0.01).invalid_rows).cleaned
+
+
+@pytest.fixture(scope="module")
+def fitted(rows: pd.DataFrame):
+    return CANDIDATES["ridge"].pipeline().fit(model_inputs(rows), log_target(rows, TARGET_ENERGY))
+
+
+def test_engineered_values_on_a_real_row(rows: pd.DataFrame) -> None:
+    X = model_inputs(rows)
+    own_groups = tuple(g for g in FEATURE_GROUPS if g != "priors")
+    features = BuildingFeatures(groups=own_groups).fit(X).transform(X)
+    first = rows.iloc[0]  # Mayflower Park Hotel: built 1927, 88,434 sq ft, 12 floors, no parking
+    assert features["building_age"].iloc[0] == 2016 - first["year_built"] == 89
+    assert features["log_gfa_total"].iloc[0] == pytest.approx(np.log1p(88434))
+    assert features["parking_share"].iloc[0] == 0.0
+    assert features["log_gfa_per_floor"].iloc[0] == pytest.approx(np.log1p(88434 / 12))
+    shares = features[["largest_use_share", "second_use_share", "third_use_share"]]
+    assert ((shares >= 0) & (shares <= 1)).all().all()
+    assert (shares.sum(axis=1) <= 1 + 1e-9).all()
+    assert list(features.columns) == [c for g in own_groups for c in FEATURE_GROUPS[g][0]]
+    with pytest.raises(ValueError, match="needs UseTypePrior"):
+        BuildingFeatures(groups=("priors",)).fit(X)
+
+
+def test_feature_names_out_cover_every_group(fitted) -> None:
+    names = list(fitted[:-1].get_feature_names_out())
+    assert "building_age" in names and PRIOR_COLUMN in names and "log_gfa_per_floor" in names
+    assert any(n.startswith("primary_property_type_") for n in names)
+    assert len(DEFAULT_GROUPS) >= 5
+
+
+def test_unseen_categories_and_missing_optional_inputs_predict(rows: pd.DataFrame, fitted) -> None:
+    X = model_inputs(rows.head(3))
+    X.loc[0, ["primary_property_type", "largest_property_use_type", "neighborhood"]] = [
+        "Spaceport",
+        "Launch Pad",
+        "ATLANTIS",
+    ]
+    X.loc[1, ["energy_star_score", "zip_code", "number_of_floors"]] = [np.nan, None, np.nan]
+    X.loc[2, ["second_largest_property_use_type", "third_largest_property_use_type"]] = [None, None]
+    predicted = fitted.predict(X)
+    assert np.isfinite(predicted).all()
+    assert predicted[0] != pytest.approx(fitted.predict(model_inputs(rows.head(1)))[0])
+
+
+def test_training_rows_never_see_their_own_target_in_the_prior(rows: pd.DataFrame) -> None:
+    X, y = model_inputs(rows), log_target(rows, TARGET_ENERGY)
+    changed = y.copy()
+    changed[10] += 25.0  # an absurd target for one row
+    before = UseTypePrior().fit_transform(X, y)[PRIOR_COLUMN]
+    after = UseTypePrior().fit_transform(X, changed)[PRIOR_COLUMN]
+    assert after.iloc[10] == before.iloc[10]  # cross-fitted: row 10's own target is not in its encoding
+    assert not np.allclose(after.drop(index=10), before.drop(index=10))  # but it does inform other rows
+
+
+def test_a_folds_targets_never_reach_its_own_predictions(rows: pd.DataFrame) -> None:
+    X, y = model_inputs(rows), log_target(rows, TARGET_ENERGY)
+    train, test = Protocol(seeds=(42,)).splits(rows["ose_building_id"])[0]
+    shuffled = y.copy()
+    shuffled[test] = np.random.default_rng(0).permutation(y[test]) + 3.0
+    first = CANDIDATES["ridge"].pipeline().fit(X.iloc[train], y[train]).predict(X.iloc[test])
+    second = CANDIDATES["ridge"].pipeline().fit(X.iloc[train], shuffled[train]).predict(X.iloc[test])
+    np.testing.assert_array_equal(first, second)
+
+
+def test_leak_audit_refuses_metered_columns_and_targets(rows: pd.DataFrame) -> None:
+    with pytest.raises(LeakageError, match="electricity_kbtu"):
+        audit_inputs(["property_gfa_total", "electricity_kbtu"])
+    with pytest.raises(LeakageError, match=TARGET_ENERGY):
+        audit_inputs([TARGET_ENERGY])
+    X = model_inputs(rows).assign(steam_use_kbtu=1.0)
+    with pytest.raises(LeakageError, match="steam_use_kbtu"):
+        tune_candidate("ridge", X, log_target(rows, TARGET_ENERGY), Protocol(seeds=(42,)).splits(rows.index), "tiny", 1)
+
+
+def test_model_inputs_keep_only_what_is_known_before_metering(rows: pd.DataFrame) -> None:
+    X = model_inputs(rows.assign(electricity_kbtu=1.0))
+    assert "electricity_kbtu" not in X.columns and TARGET_ENERGY not in X.columns
+    audit_inputs(X.columns)
+
+
+def test_pipeline_is_deterministic(rows: pd.DataFrame) -> None:
+    X, y = model_inputs(rows), log_target(rows, TARGET_ENERGY)
+    first = build_pipeline(CANDIDATES["lightgbm"].make_estimator()).fit(X, y).predict(X)
+    second = build_pipeline(CANDIDATES["lightgbm"].make_estimator()).fit(X, y).predict(X)
+    np.testing.assert_array_equal(first, second)
