@@ -129,6 +129,8 @@ class SelectionOutcome:
     decision: GateDecision
     version: RegisteredVersion
     protocol_2016: dict[str, float] | None
+    runner_up: str | None = None
+    lead_r2_log: float | None = None  # winner's CV R² (log) minus the runner-up's
     figures: dict[str, Path] = field(default_factory=dict)  # title -> PNG (also logged to the MLflow run)
     model: Any = field(default=None, repr=False)  # the registered estimator, as fitted in this process
 

@@ -215,3 +215,20 @@ def test_feature_ablation_measures_every_group(workspace) -> None:
         for group in DEFAULT_GROUPS:
             assert f"without {group}" in table
         assert "with energy_star" in table and "| reference" in table
+
+
+def test_two_trainings_on_the_same_data_give_the_same_model_and_scores(workspace) -> None:  # noqa: ANN001
+    _, root = workspace
+    client = _client(root)
+    outcomes = []
+    for _ in range(2):
+        result = _train(workspace, ["ridge", "lightgbm"], gate=ChampionGatePolicy(margin=1.0))  # never promotes
+        assert result.success
+        outcomes.append(result.output_for_node("site_energy_model"))
+    first, second = outcomes
+    assert first.winner == second.winner and first.version.version != second.version.version
+    assert first.cv == second.cv and first.holdout.metrics == second.holdout.metrics
+    runs = [client.get_run(o.version.run_id).data.metrics for o in outcomes]
+    assert {k: v for k, v in runs[0].items() if k != "fit_seconds"} == {
+        k: v for k, v in runs[1].items() if k != "fit_seconds"
+    }

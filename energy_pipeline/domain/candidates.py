@@ -93,7 +93,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             lambda: Ridge(alpha=3.0),
             grids={
                 "tiny": {"alpha": [3.0]},
-                "default": {"alpha": [1.0, 3.0, 10.0]},
+                "default": {"alpha": [3.0, 10.0, 30.0]},
                 "full": {"alpha": [0.3, 1.0, 3.0, 10.0, 30.0]},
             },
             scale_numeric=True,
@@ -103,7 +103,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             lambda: RandomForestRegressor(n_estimators=200, max_features=0.3, n_jobs=1, random_state=SEED),
             grids={
                 "tiny": {"min_samples_leaf": [2]},
-                "default": {"min_samples_leaf": [1, 3]},
+                "default": {"min_samples_leaf": [3, 6]},
                 "full": {"min_samples_leaf": [1, 2, 4], "max_features": [0.2, 0.3, 0.5]},
             },
         ),
@@ -112,7 +112,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             lambda: ExtraTreesRegressor(n_estimators=200, max_features=0.5, n_jobs=1, random_state=SEED),
             grids={
                 "tiny": {"min_samples_leaf": [2]},
-                "default": {"min_samples_leaf": [2, 4]},
+                "default": {"min_samples_leaf": [4, 8]},
                 "full": {"min_samples_leaf": [1, 2, 4], "max_features": [0.3, 0.5, 0.8]},
             },
         ),
@@ -123,7 +123,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             ),
             grids={
                 "tiny": {"max_leaf_nodes": [15]},
-                "default": {"max_leaf_nodes": [7, 15], "l2_regularization": [0.0, 1.0]},
+                "default": {"max_leaf_nodes": [5, 9], "l2_regularization": [0.0, 1.0]},
                 "full": {
                     "max_leaf_nodes": [7, 15, 31],
                     "l2_regularization": [0.0, 1.0],
@@ -144,7 +144,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             ),
             grids={
                 "tiny": {"max_depth": [4]},
-                "default": {"max_depth": [3, 5], "min_child_weight": [1, 5]},
+                "default": {"max_depth": [2, 3], "min_child_weight": [3, 8]},
                 "full": {"max_depth": [3, 4, 5, 6], "min_child_weight": [1, 3, 5], "reg_lambda": [1.0, 5.0]},
             },
         ),
@@ -162,7 +162,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             ),
             grids={
                 "tiny": {"num_leaves": [15]},
-                "default": {"num_leaves": [7, 15], "min_child_samples": [10, 30]},
+                "default": {"num_leaves": [4, 7], "min_child_samples": [5, 10]},
                 "full": {
                     "num_leaves": [7, 15, 31],
                     "min_child_samples": [5, 10, 30],

@@ -141,6 +141,8 @@ def outcome_metadata(outcome: SelectionOutcome) -> dict[str, object]:
             [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
         ),
         "cv_r2_log": round(outcome.cv["r2_log_mean"], 4),
+        "runner_up": outcome.runner_up or "none",
+        "lead_over_runner_up_r2_log": round(outcome.lead_r2_log or 0.0, 4),
         "holdout_r2_log": round(outcome.holdout.metrics["r2_log"], 4),
         "holdout_median_ape": round(outcome.holdout.metrics["median_ape"], 4),
         "interval_log_halfwidth_80": round(outcome.holdout.interval_log_halfwidth, 4),
