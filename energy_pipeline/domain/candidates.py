@@ -93,7 +93,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             lambda: Ridge(alpha=3.0),
             grids={
                 "tiny": {"alpha": [3.0]},
-                "default": {"alpha": [3.0, 10.0, 30.0]},
+                "default": {"alpha": [10.0, 30.0, 100.0]},
                 "full": {"alpha": [0.3, 1.0, 3.0, 10.0, 30.0]},
             },
             scale_numeric=True,
@@ -112,7 +112,7 @@ CANDIDATES: dict[str, CandidateSpec] = {
             lambda: ExtraTreesRegressor(n_estimators=200, max_features=0.5, n_jobs=1, random_state=SEED),
             grids={
                 "tiny": {"min_samples_leaf": [2]},
-                "default": {"min_samples_leaf": [4, 8]},
+                "default": {"min_samples_leaf": [8, 16]},
                 "full": {"min_samples_leaf": [1, 2, 4], "max_features": [0.3, 0.5, 0.8]},
             },
         ),

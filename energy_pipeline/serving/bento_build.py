@@ -1,0 +1,78 @@
+"""Importing the MLflow champions into the Bento model store and building the Bento. Plain Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import bentoml
+from bentoml.exceptions import NotFound
+
+from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, SITE_ENERGY_MODEL
+
+SERVICE = "energy_pipeline.serving.service:EnergyService"
+SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow", "skops", "pydantic", "bentoml")
+
+
+@dataclass(frozen=True)
+class Champion:
+    registered_model: str
+    version: str
+    winner: str
+
+
+def import_champion(champion: Champion) -> bentoml.Model:
+    """Copy `models:/<name>/<version>` into the Bento store once; a second call returns the stored model."""
+    tag = bentoml.Tag(champion.registered_model, f"v{champion.version}")
+    try:
+        return bentoml.models.get(tag)
+    except NotFound:
+        return bentoml.mlflow.import_model(
+            tag,
+            f"models:/{champion.registered_model}/{champion.version}",
+            labels={
+                "registered_model": champion.registered_model,
+                "registered_version": champion.version,
+                "winner": champion.winner,
+            },
+        )
+
+
+def serving_packages(champions: list[Champion]) -> list[str]:
+    """Pinned to the versions training used; xgboost/lightgbm only when a champion needs them."""
+    names = list(SERVING_PACKAGES)
+    winners = {c.winner for c in champions}
+    if winners & {"xgboost", "stacking"}:
+        names.append("xgboost")
+    if winners & {"lightgbm", "stacking"}:
+        names.append("lightgbm")
+    return [f"{name}=={package_version(name)}" for name in names]
+
+
+def build_bento(champions: list[Champion], project_root: Path, base_image: str, python_version: str) -> bentoml.Bento:
+    """The Bento's version names the model versions it serves, e.g. `energy_pipeline:e3-g2`."""
+    models = [import_champion(c) for c in champions]
+    by_name = {c.registered_model: c.version for c in champions}
+    version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}"
+    try:
+        return bentoml.get(f"energy_pipeline:{version}")
+    except NotFound:
+        pass
+    return bentoml.bentos.build(
+        SERVICE,
+        name="energy_pipeline",
+        version=version,
+        labels={
+            "site_energy_version": by_name[SITE_ENERGY_MODEL],
+            "ghg_emissions_version": by_name[GHG_EMISSIONS_MODEL],
+        },
+        build_ctx=str(project_root),
+        include=["energy_pipeline/**/*.py"],
+        exclude=["energy_pipeline/orchestration/**", "energy_pipeline_tests/**"],
+        models=[str(m.tag) for m in models],
+        python={"packages": serving_packages(champions), "lock_packages": False},
+        docker={"base_image": base_image, "python_version": python_version}
+        if base_image
+        else {"python_version": python_version},
+    )

@@ -1,0 +1,70 @@
+"""The BentoML service: `bentoml serve energy_pipeline.serving.service:EnergyService`.
+
+Both champions come from the Bento model store, where the `bento` asset imported them from the MLflow
+registry (`bentoml.mlflow.import_model`); the service loads those exact MLflow model directories once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+from bentoml.mlflow import MLFLOW_MODEL_FOLDER
+from pydantic import Field
+
+from energy_pipeline.serving.predictor import Predictor, ServedModel
+from energy_pipeline.serving.schemas import MAX_BATCH, Building, ModelInfo, Prediction
+
+SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
+GHG_EMISSIONS_MODEL = "energy-pipeline-ghg-emissions"
+
+
+def _served(key: str, stored: bentoml.Model) -> ServedModel:
+    """Inside the service a `BentoModel` attribute resolves to the stored model it names."""
+    return ServedModel.from_mlflow_dir(
+        key,
+        Path(stored.path_of(MLFLOW_MODEL_FOLDER)),
+        stored.info.labels["registered_model"],
+        stored.info.labels["registered_version"],
+    )
+
+
+@bentoml.service(
+    name="energy_pipeline",
+    description="Yearly site energy use (kBtu) and GHG emissions (t CO2e) of a Seattle non-residential building, "
+    "from what is known before it is metered, with 80% prediction intervals.",
+    traffic={"timeout": 30},
+    workers=1,
+)
+class EnergyService:
+    site_energy = bentoml.models.BentoModel(f"{SITE_ENERGY_MODEL}:latest")
+    ghg_emissions = bentoml.models.BentoModel(f"{GHG_EMISSIONS_MODEL}:latest")
+
+    def __init__(self) -> None:
+        self.predictor = Predictor(
+            {
+                "site_energy": _served("site_energy", self.site_energy),
+                "ghg_emissions": _served("ghg_emissions", self.ghg_emissions),
+            }
+        )
+
+    @bentoml.api
+    def predict(self, building: Building) -> Prediction:
+        """One building -> both predictions in original units, with intervals and the model versions."""
+        return self.predictor.predict([building])[0]
+
+    @bentoml.api
+    def predict_batch(
+        self, buildings: Annotated[list[Building], Field(min_length=1, max_length=MAX_BATCH)]
+    ) -> list[Prediction]:
+        """Up to 10,000 buildings -> predictions in the same order."""
+        return self.predictor.predict(buildings)
+
+    @bentoml.api
+    def model_info(self) -> ModelInfo:
+        """Registered model names and versions, training data years, protocol scores and the input schema."""
+        return ModelInfo(
+            models={key: model.card for key, model in self.predictor.models.items()},
+            input_schema=Building.model_json_schema(),
+        )
