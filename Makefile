@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export BENTOML_HOME := $(CURDIR)/.bentoml
 
-.PHONY: install run test lint format ui mlflow-ui bench clean
+.PHONY: install run test lint format ui mlflow-ui serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +43,11 @@ mlflow-ui: install ## MLflow UI on the project's store: http://127.0.0.1:5000
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.mlflow/mlflow.db \
 		--default-artifact-root $(CURDIR)/.mlflow/artifacts -h 127.0.0.1 -p 5000
 
+serve: install ## the latest Bento on http://127.0.0.1:3001 (Swagger UI at /)
+	$(VENV)/bin/bentoml serve energy_pipeline:latest --host 127.0.0.1 --port 3001
+
 bench: install ## wall time and peak memory per asset -> bench/results/pipeline.json
 	$(PY) -W ignore -m energy_pipeline.bench
 
 clean:
-	rm -rf $(DAGSTER_HOME) artifacts .mlflow
+	rm -rf $(DAGSTER_HOME) artifacts .mlflow .bentoml

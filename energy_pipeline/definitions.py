@@ -4,10 +4,10 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from energy_pipeline.orchestration.assets import ablation, buildings, models, profile
+from energy_pipeline.orchestration.assets import ablation, buildings, models, profile, serving
 from energy_pipeline.orchestration.checks import data_quality
 from energy_pipeline.orchestration.checks.champion import CHAMPION_GATE_CHECKS
-from energy_pipeline.orchestration.jobs import ablation_job, ingest_job, profile_job, training_job
+from energy_pipeline.orchestration.jobs import ablation_job, ingest_job, profile_job, serving_job, training_job
 from energy_pipeline.orchestration.resources import local_resources
 
 
@@ -19,9 +19,10 @@ def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Defin
             models.training_data,
             *models.TARGET_ASSETS,
             ablation.feature_ablation,
+            *dg.load_assets_from_modules([serving]),
         ],
         asset_checks=[*dg.load_asset_checks_from_modules([data_quality]), *CHAMPION_GATE_CHECKS],
-        jobs=[ingest_job, profile_job, training_job, ablation_job],
+        jobs=[ingest_job, profile_job, training_job, ablation_job, serving_job],
         resources={**local_resources(), **(resources or {})},
     )
 

@@ -198,18 +198,22 @@ def select_and_register(
             },
         )
         tracker.record_decision(version, decision, holdout)
+    ranked = sorted((r for r in candidates.results if r.ok), key=lambda r: -r.cv["r2_log_mean"])
+    runner_up = ranked[1] if len(ranked) > 1 else None
     return SelectionOutcome(
-        target,
-        winner.name,
-        winner.cv,
-        holdout,
-        champion_before,
-        champion_holdout,
-        decision,
-        version,
-        protocol_2016,
-        figures,
-        final,
+        target=target,
+        winner=winner.name,
+        cv=winner.cv,
+        holdout=holdout,
+        champion_before=champion_before,
+        champion_holdout=champion_holdout,
+        decision=decision,
+        version=version,
+        protocol_2016=protocol_2016,
+        runner_up=runner_up.name if runner_up else None,
+        lead_r2_log=winner.cv["r2_log_mean"] - runner_up.cv["r2_log_mean"] if runner_up else None,
+        figures=figures,
+        model=final,
     )
 
 

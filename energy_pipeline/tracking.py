@@ -121,6 +121,11 @@ class TrainingTracker:
         except MlflowException:
             return None
 
+    def champion_winner(self, name: str, version: str) -> str:
+        """The model family of a registered version (the `winner` tag of the run that logged it)."""
+        run_id = self.client.get_model_version(name, version).run_id
+        return self.client.get_run(run_id).data.tags.get("winner", "") if run_id else ""
+
     def record_decision(self, version: RegisteredVersion, decision: GateDecision, holdout: HoldoutEvaluation) -> None:
         """Tag the version with the gate's verdict; move the alias only when it passed."""
         tags = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +17,12 @@ from energy_pipeline.domain.ingest import read_benchmarking_csv
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 
 RAW_DIR = PROJECT_ROOT / "data" / "raw"
+
+# BentoML reads its store location when first imported: every Bento and model the tests build goes to a temp
+# store, never to the developer's ~/bentoml or the project's .bentoml.
+_BENTO_STORE = tempfile.mkdtemp(prefix="energy-pipeline-bentoml-")
+os.environ["BENTOML_HOME"] = _BENTO_STORE
+atexit.register(shutil.rmtree, _BENTO_STORE, ignore_errors=True)
 YEARS = (2015, 2016)
 
 

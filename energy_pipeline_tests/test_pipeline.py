@@ -25,7 +25,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 def test_whole_graph_on_real_data(landing: Callable[..., Path], tmp_path: Path) -> None:
     defs = definitions_for(landing(), tmp_path / "artifacts")
     with test_instance(tmp_path) as instance:
-        reports = run_pipeline(instance, defs)
+        reports = run_pipeline(instance, defs, jobs=("ingest_job", "profile_job"))
         assert [r.label for r in reports] == ["ingest 2015", "ingest 2016", "profile"]
         assert all(r.success for r in reports), format_summary(reports)
         assert instance.get_dynamic_partitions(DATA_YEARS_NAME) == ["2015", "2016"]
@@ -151,7 +151,7 @@ def test_a_new_file_in_the_landing_folder_becomes_a_partition(tmp_path: Path) ->
     (folder / "2017-building-energy-benchmarking.csv").write_bytes(next_year)
     defs = definitions_for(folder, tmp_path / "art")
     with test_instance(tmp_path) as instance:
-        reports = run_pipeline(instance, defs)
+        reports = run_pipeline(instance, defs, jobs=("ingest_job", "profile_job"))
         assert all(r.success for r in reports), format_summary(reports)
         assert instance.get_dynamic_partitions(DATA_YEARS_NAME) == ["2017"]
         assert materialized_partitions(instance, "cleaned_buildings") == {"2017"}

@@ -75,6 +75,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dg.Dag
                 mlflow=_mlflow(root),
                 gate=LOW_FLOORS,
             ),
+            jobs=("ingest_job", "training_job"),
         )
         assert all(r.success for r in reports)
         yield instance, root
@@ -217,7 +218,7 @@ def test_feature_ablation_measures_every_group(workspace) -> None:
         assert "with energy_star" in table and "| reference" in table
 
 
-def test_two_trainings_on_the_same_data_give_the_same_model_and_scores(workspace) -> None:  # noqa: ANN001
+def test_two_trainings_on_the_same_data_give_the_same_model_and_scores(workspace) -> None:
     _, root = workspace
     client = _client(root)
     outcomes = []

@@ -30,3 +30,10 @@ ablation_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("feature_ablation"),
     description="What each feature group is worth, per target (analysis; not part of retraining).",
 )
+
+serving_job = dg.define_asset_job(
+    name="serving_job",
+    selection=dg.AssetSelection.groups("serving"),
+    description="Bento of the current champions -> container image -> ECR (image and push skip without a builder "
+    "or a registry).",
+)

@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from energy_pipeline.domain.landing import LandingError, year_files
+from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
 from energy_pipeline.orchestration.settings import setting
 from energy_pipeline.orchestration.training_resources import (
     ChampionGatePolicy,
@@ -73,4 +74,11 @@ def local_resources() -> dict[str, dg.ConfigurableResource]:
             artifact_location=setting("ENERGY_PIPELINE_MLFLOW_ARTIFACTS"),
         ),
         "gate": ChampionGatePolicy(),
+        "packaging": BentoPackaging(base_image=setting("ENERGY_PIPELINE_BASE_IMAGE")),
+        "builder": ImageBuilder(backend=setting("ENERGY_PIPELINE_IMAGE_BUILDER")),
+        "ecr": EcrRegistry(
+            region=setting("ENERGY_PIPELINE_ECR_REGION"),
+            repository=setting("ENERGY_PIPELINE_ECR_REPOSITORY"),
+            endpoint_url=setting("ENERGY_PIPELINE_ECR_ENDPOINT_URL"),
+        ),
     }

@@ -1,0 +1,126 @@
+"""Serving assets: the Bento of the current champions, its container image, and the image in ECR."""
+
+import os
+import time
+from collections.abc import Iterator
+
+import bentoml
+import dagster as dg
+
+from energy_pipeline.modelling import SelectionOutcome
+from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
+from energy_pipeline.orchestration.settings import PROJECT_ROOT
+from energy_pipeline.orchestration.training_resources import MlflowTracking
+from energy_pipeline.serving.bento_build import Champion, build_bento, serving_packages
+from energy_pipeline.serving.image import build_image, image_size_bytes
+from energy_pipeline.serving.registry import push_with
+
+SERVING_GROUP = "serving"
+
+
+@dg.asset(
+    group_name=SERVING_GROUP,
+    kinds={"bentoml"},
+    description="The Bento serving both current champions (never a non-promoted version); its version names "
+    "the model versions, e.g. energy_pipeline:e3-g2.",
+)
+def bento(
+    context: dg.AssetExecutionContext,
+    site_energy_model: SelectionOutcome,
+    ghg_emissions_model: SelectionOutcome,
+    mlflow: MlflowTracking,
+    packaging: BentoPackaging,
+) -> dg.Output[str]:
+    tracker = mlflow.tracker()
+    champions = []
+    for outcome in (site_energy_model, ghg_emissions_model):
+        version = outcome.champion_after
+        if version is None:
+            raise dg.Failure(f"{outcome.version.name} has no champion: nothing fit to serve yet")
+        champions.append(
+            Champion(outcome.version.name, version, tracker.champion_winner(outcome.version.name, version))
+        )
+    built = build_bento(champions, PROJECT_ROOT, packaging.base_image, packaging.python_version)
+    context.log.info(f"bento {built.tag} at {built.path}")
+    return dg.Output(
+        str(built.tag),
+        metadata={
+            "bento": str(built.tag),
+            "path": built.path,
+            "models": [f"{c.registered_model} v{c.version} ({c.winner})" for c in champions],
+            "packages": ", ".join(serving_packages(champions)),
+            "serve": f"bentoml serve {built.tag}",
+        },
+    )
+
+
+@dg.asset(
+    group_name=SERVING_GROUP,
+    kinds={"docker"},
+    output_required=False,
+    description="The Bento containerized with docker (when a daemon answers) or buildah; skipped, with the "
+    "reason recorded, where neither is available.",
+)
+def serving_image(
+    context: dg.AssetExecutionContext, bento: str, builder: ImageBuilder, packaging: BentoPackaging
+) -> Iterator[dg.Output[str] | dg.AssetObservation]:
+    backend, why = builder.available()
+    if backend is None:
+        context.log.warning(f"serving_image skipped: {why}")
+        yield dg.AssetObservation(asset_key="serving_image", metadata={"skipped": why})
+        return
+    image = f"{builder.image_name}:{bentoml.get(bento).tag.version}"
+    start = time.perf_counter()
+    build_image(bento, image, backend)
+    yield dg.Output(
+        image,
+        metadata={
+            "image": image,
+            "backend": backend,
+            "bento": bento,
+            "base_image": packaging.base_image or "default",
+            "size_mb": round(image_size_bytes(image, backend) / 2**20, 1),
+            "build_seconds": round(time.perf_counter() - start, 1),
+        },
+    )
+
+
+@dg.asset(
+    group_name=SERVING_GROUP,
+    kinds={"ecr"},
+    output_required=False,
+    description="The serving image pushed to ECR (repository created if missing), confirmed with "
+    "describe_images; skipped, with the reason recorded, when no registry is configured.",
+)
+def ecr_image(
+    context: dg.AssetExecutionContext, serving_image: str, ecr: EcrRegistry, builder: ImageBuilder
+) -> Iterator[dg.Output[str] | dg.AssetObservation]:
+    if not ecr.configured:
+        why = "no ECR registry configured (set ENERGY_PIPELINE_ECR_REGION)"
+        context.log.warning(f"ecr_image skipped: {why}")
+        yield dg.AssetObservation(asset_key="ecr_image", metadata={"skipped": why})
+        return
+    backend, _ = builder.available()
+    repository = ecr.repository_client()
+    uri = repository.ensure()
+    tag = serving_image.rsplit(":", 1)[1]
+    remote = f"{uri}:{tag}"
+    push_with(
+        backend or "buildah",
+        serving_image,
+        remote,
+        repository.login(),
+        tls_verify=not os.environ.get("ENERGY_PIPELINE_REGISTRY_INSECURE"),
+    )
+    details = repository.describe(tag)
+    if details is None:
+        raise dg.Failure(f"pushed {remote} but ECR does not list tag {tag}")
+    yield dg.Output(
+        remote,
+        metadata={
+            "uri": remote,
+            "digest": details["imageDigest"],
+            "tags": details.get("imageTags", []),
+            "repository": uri,
+        },
+    )

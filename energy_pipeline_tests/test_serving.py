@@ -1,0 +1,240 @@
+"""The real service: a champion trained in-test, its Bento built by the `bento` asset, `bentoml serve` in a
+subprocess on a free localhost port, and HTTP requests against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import httpx
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from energy_pipeline.cli import format_summary, run_pipeline
+from energy_pipeline.domain.features import model_inputs
+from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
+from energy_pipeline_tests.conftest import export_path
+from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, test_instance
+
+SERVING_JOBS = ("ingest_job", "training_job", "serving_job")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("serving")
+    landing = root / "landing"
+    landing.mkdir()
+    for year in (2015, 2016):
+        (landing / export_path(year).name).write_bytes(export_path(year).read_bytes())
+    with test_instance(root) as instance:
+        defs = definitions_for(landing, root / "artifacts")
+        reports = run_pipeline(instance, defs, jobs=SERVING_JOBS)
+        assert all(r.success for r in reports), format_summary(reports)
+        serving = reports[-1]
+        bento_tag = serving.materialized["bento"]["bento"]
+        observations = {
+            record.asset_key.to_user_string(): record.event_log_entry.asset_observation.metadata["skipped"].value
+            for record in instance.fetch_observations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("serving_image")), limit=5
+            ).records
+        }
+        tracking_uri = defs.resources["mlflow"].tracking_uri
+        image_materialized = materialized_partitions(instance, "serving_image")
+    port = _free_port()
+    log = (root / "server.log").open("wb")  # a file, not a pipe: an unread pipe fills up and blocks the server
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("bentoml")),
+            "serve",
+            bento_tag,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env={**os.environ},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError((root / "server.log").read_text())
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("the Bento did not become ready in 120 s")
+        yield {
+            "base": base,
+            "bento": bento_tag,
+            "tracking_uri": tracking_uri,
+            "skipped": observations,
+            "image_materialized": image_materialized,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _post(served: dict[str, Any], route: str, body: object) -> httpx.Response:
+    return httpx.post(f"{served['base']}/{route}", json=body, timeout=60)
+
+
+def test_bento_version_names_the_champion_versions(served: dict[str, Any]) -> None:
+    assert served["bento"] == "energy_pipeline:e1-g1"
+
+
+def test_image_and_push_report_why_they_were_skipped(served: dict[str, Any]) -> None:
+    assert served["image_materialized"] == set()
+    reason = served["skipped"]["serving_image"]
+    assert "docker" in reason and "buildah" in reason
+
+
+def test_health_endpoints_stay_on(served: dict[str, Any]) -> None:
+    for route in ("healthz", "livez", "readyz", "metrics"):
+        assert httpx.get(f"{served['base']}/{route}", timeout=10).status_code == 200, route
+
+
+def test_single_prediction_with_intervals_and_versions(served: dict[str, Any]) -> None:
+    response = _post(served, "predict", {"building": EXAMPLE_BUILDING})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    for key in ("site_energy_use_kbtu", "total_ghg_emissions_t_co2e"):
+        estimate = body[key]
+        assert 0 < estimate["lower_80"] < estimate["prediction"] < estimate["upper_80"]
+    assert body["model_versions"] == {"energy-pipeline-site-energy": "1", "energy-pipeline-ghg-emissions": "1"}
+
+
+def _real_buildings(count: int) -> list[dict[str, Any]]:
+    """Real 2016 non-residential rows, as a client would send them."""
+    from energy_pipeline.domain.harmonise import harmonise
+    from energy_pipeline.domain.ingest import read_benchmarking_csv
+
+    frame = harmonise(read_benchmarking_csv(export_path(2016)))
+    frame = frame[frame["building_type"] == "NonResidential"].dropna(subset=["largest_property_use_type"])
+    buildings = []
+    for _, row in frame.iterrows():
+        candidate = {
+            field: (None if pd.isna(row.get(field)) else row.get(field))
+            for field in Building.model_fields
+            if field in row.index
+        }
+        candidate["council_district_code"] = int(candidate["council_district_code"])
+        candidate["year_built"] = int(candidate["year_built"])
+        candidate["number_of_buildings"] = max(1, int(candidate["number_of_buildings"] or 1))
+        candidate["number_of_floors"] = int(candidate["number_of_floors"] or 0)
+        for rank in ("second", "third"):
+            if candidate[f"{rank}_largest_property_use_type"] is None:
+                candidate[f"{rank}_largest_property_use_type_gfa"] = None
+        try:
+            buildings.append(Building(**candidate).model_dump(mode="json", exclude_none=True))
+        except ValueError:
+            continue
+        if len(buildings) == count:
+            break
+    return buildings
+
+
+def test_batch_matches_single_requests_and_the_registry_model(served: dict[str, Any]) -> None:
+    buildings = _real_buildings(25)
+    response = _post(served, "predict_batch", {"buildings": buildings})
+    assert response.status_code == 200, response.text
+    batch = response.json()
+    assert len(batch) == len(buildings) == 25
+    single = _post(served, "predict", {"building": buildings[7]}).json()
+    assert batch[7] == single  # same order, same numbers
+
+    mlflow.set_tracking_uri(served["tracking_uri"])
+    registered = mlflow.sklearn.load_model("models:/energy-pipeline-site-energy@champion")
+    rows = pd.DataFrame([Building(**b).model_dump() for b in buildings])
+    expected = registered.predict(model_inputs(rows.assign(data_year=2016)))
+    served_values = np.array([b["site_energy_use_kbtu"]["prediction"] for b in batch])
+    np.testing.assert_allclose(served_values, np.clip(expected, 0, None), rtol=1e-12)
+
+
+def test_openapi_lists_the_endpoints_and_a_ready_example(served: dict[str, Any]) -> None:
+    spec = httpx.get(f"{served['base']}/docs.json", timeout=10).json()
+    assert {"/predict", "/predict_batch", "/model_info"} <= set(spec["paths"])
+    assert json.dumps(EXAMPLE_BUILDING["primary_property_type"]) in json.dumps(spec)
+    assert spec["components"]["schemas"]["Building"]["example"] == EXAMPLE_BUILDING
+
+
+def test_model_info(served: dict[str, Any]) -> None:
+    info = _post(served, "model_info", {}).json()
+    assert set(info["models"]) == {"site_energy", "ghg_emissions"}
+    card = info["models"]["site_energy"]
+    assert card["registered_model"] == "energy-pipeline-site-energy" and card["version"] == "1"
+    assert card["data_years"] == ["2015", "2016"] and 0 < card["holdout_metrics"]["r2_log"] < 1
+    assert info["max_batch_size"] == MAX_BATCH
+    assert "primary_property_type" in info["input_schema"]["properties"]
+
+
+def _with(**changes: object) -> dict[str, Any]:
+    body = {**EXAMPLE_BUILDING, **changes}
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+@pytest.mark.parametrize(
+    ("building", "field", "words"),
+    [
+        (_with(primary_property_type="Spaceport"), "primary_property_type", "'Hotel'"),
+        (_with(neighborhood="ATLANTIS"), "neighborhood", "DOWNTOWN"),
+        (_with(property_gfa_total=-5), "property_gfa_total", "greater than 0"),
+        (_with(property_gfa_parking=90000), "building", "property_gfa_parking"),
+        (_with(year_built=2999), "year_built", "less than or equal"),
+        (_with(year_built=1700), "year_built", "greater than or equal to 1850"),
+        (_with(number_of_floors=-1), "number_of_floors", "greater than or equal to 0"),
+        (_with(latitude=40.7), "latitude", "greater than or equal"),
+        (_with(longitude=-74.0), "longitude", "less than or equal"),
+        (_with(zip_code="9810"), "zip_code", "pattern"),
+        (_with(council_district_code=9), "council_district_code", "less than or equal to 7"),
+        (_with(second_largest_property_use_type="Parking"), "building", "must be given together"),
+        (_with(property_gfa_total="a lot"), "property_gfa_total", "valid number"),
+        (_with(year_built=...), "year_built", "Field required"),
+        (_with(colour="blue"), "colour", "Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_input_is_a_4xx_naming_the_field(
+    served: dict[str, Any], building: dict[str, Any], field: str, words: str
+) -> None:
+    response = _post(served, "predict", {"building": building})
+    assert 400 <= response.status_code < 500, response.text
+    details = response.json()["detail"]
+    assert any(field in [str(p) for p in d["loc"]] and words in d["msg"] for d in details), details
+
+
+def test_oversized_batch_is_rejected_with_the_limit(served: dict[str, Any]) -> None:
+    response = _post(served, "predict_batch", {"buildings": [EXAMPLE_BUILDING] * (MAX_BATCH + 1)})
+    assert 400 <= response.status_code < 500
+    assert str(MAX_BATCH) in response.text
+
+
+def test_malformed_json_is_a_4xx(served: dict[str, Any]) -> None:
+    response = httpx.post(
+        f"{served['base']}/predict", content=b"{not json", timeout=10, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
