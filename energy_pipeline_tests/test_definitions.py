@@ -24,6 +24,9 @@ ASSETS = {
     "site_energy_model",
     "ghg_emissions_candidates",
     "ghg_emissions_model",
+    "bento",
+    "serving_image",
+    "ecr_image",
 }
 DATA_CHECKS = {
     ("raw_buildings", "raw_buildings_schema"),
@@ -42,7 +45,7 @@ def test_every_asset_check_and_job_resolves() -> None:
     graph = defs.resolve_asset_graph()
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == ASSETS
     assert {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys} == CHECKS
-    for name in ("ingest_job", "profile_job", "training_job", "ablation_job"):
+    for name in ("ingest_job", "profile_job", "training_job", "ablation_job", "serving_job"):
         assert isinstance(defs.resolve_job_def(name), dg.JobDefinition)
     defs.resolve_all_job_defs()
 
