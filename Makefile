@@ -46,8 +46,9 @@ mlflow-ui: install ## MLflow UI on the project's store: http://127.0.0.1:5000
 serve: install ## the latest Bento on http://127.0.0.1:3001 (Swagger UI at /)
 	$(VENV)/bin/bentoml serve energy_pipeline:latest --host 127.0.0.1 --port 3001
 
-bench: install ## wall time and peak memory per asset -> bench/results/pipeline.json
+bench: install ## per-asset wall time and peak memory, and served vs in-process latency -> bench/results/
 	$(PY) -W ignore -m energy_pipeline.bench
+	$(PY) -W ignore -m energy_pipeline.bench serving
 
 clean:
 	rm -rf $(DAGSTER_HOME) artifacts .mlflow .bentoml

@@ -109,9 +109,86 @@ def run_benchmark() -> dict[str, object]:
     return {"machine": machine(), "steps": steps, "total_wall_seconds": round(total, 1)}
 
 
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(1000 * ordered[len(ordered) // 2], 3),
+        "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
+    }
+
+
+def run_serving_benchmark(requests: int = 300) -> dict[str, object]:
+    """One building: in-process `Predictor.predict` against `POST /predict` on the latest Bento (c=1)."""
+    import socket
+
+    import bentoml
+    import httpx
+
+    from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, Building
+    from energy_pipeline.serving.service import EnergyService
+
+    bento = bentoml.get("energy_pipeline:latest")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    service = EnergyService.inner()  # the same predictor the server builds, in this process
+    building = Building(**EXAMPLE_BUILDING)
+    in_process = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        service.predict(building)
+        in_process.append(time.perf_counter() - start)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("bentoml")),
+            "serve",
+            str(bento.tag),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        started = time.perf_counter()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            ready_seconds = time.perf_counter() - started
+            body = {"building": EXAMPLE_BUILDING}
+            for _ in range(20):
+                client.post("/predict", json=body)
+            served, errors = [], 0
+            for _ in range(requests):
+                start = time.perf_counter()
+                errors += client.post("/predict", json=body).status_code != 200
+                served.append(time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    local, remote = _percentiles(in_process), _percentiles(served)
+    return {
+        "machine": machine(),
+        "bento": str(bento.tag),
+        "requests": requests,
+        "concurrency": 1,
+        "in_process": local,
+        "http": remote,
+        "errors": errors,
+        "ready_seconds": round(ready_seconds, 2),
+        "served_over_in_process_p50": round(remote["p50_ms"] / local["p50_ms"], 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="energy_pipeline.bench")
-    parser.add_argument("mode", nargs="?", default="all", choices=["all", "one", "import-only"])
+    parser.add_argument("mode", nargs="?", default="all", choices=["all", "one", "import-only", "serving"])
     parser.add_argument("asset", nargs="?")
     parser.add_argument("partition", nargs="?")
     args = parser.parse_args(argv)
@@ -121,6 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.mode == "one":
         materialize_one(args.asset, args.partition)
+        return 0
+    if args.mode == "serving":
+        serving = run_serving_benchmark()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "serving.json").write_text(json.dumps(serving, indent=2))
+        print(json.dumps(serving, indent=2))
         return 0
     report = run_benchmark()
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ from energy_pipeline.orchestration.resources import LandingZone
 
 MODEL_SUMMARY_KEYS = (
     "winner",
+    "runner_up",
+    "lead_over_runner_up_r2_log",
     "registered_model",
     "registered_version",
     "decision",
@@ -28,6 +30,13 @@ MODEL_SUMMARY_KEYS = (
     "holdout_median_ape",
     "protocol_2016_r2_log",
     "protocol_2016_median_ape",
+    "bento",
+    "serve",
+    "image",
+    "backend",
+    "size_mb",
+    "uri",
+    "digest",
 )
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -41,6 +50,7 @@ class RunReport:
     materialized: dict[str, dict[str, object]] = field(default_factory=dict)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # asset -> why it was not built
 
 
 def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
@@ -52,6 +62,10 @@ def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
         materialization = data.materialization
         values = {key: value.value for key, value in materialization.metadata.items()}
         report.materialized[materialization.asset_key.to_user_string()] = values
+    for event in result.get_asset_observation_events():
+        observation = event.asset_observation_data.asset_observation
+        if "skipped" in observation.metadata:
+            report.skipped[observation.asset_key.to_user_string()] = str(observation.metadata["skipped"].value)
     for evaluation in result.get_asset_check_evaluations():
         report.checks.append(
             (
@@ -113,6 +127,7 @@ def format_summary(reports: list[RunReport]) -> str:
         for name, passed, description in report.checks:
             first_line = description.splitlines()[0] if description else ""
             lines.append(f"    check {name}: {'PASSED' if passed else 'FAILED'}  {first_line}")
+        lines += [f"    {asset}: skipped ({why})" for asset, why in report.skipped.items()]
         lines += [f"    error {failure}" for failure in report.failures]
     return "\n".join(lines)
 

@@ -30,6 +30,14 @@ def export_path(year: int) -> Path:
     return RAW_DIR / f"{year}-building-energy-benchmarking.csv"
 
 
+def copy_exports(folder: Path, years: tuple[int, ...] = YEARS) -> Path:
+    """A landing folder holding copies of the real exports."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for year in years:
+        shutil.copy(export_path(year), folder / export_path(year).name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def harmonised() -> dict[int, pd.DataFrame]:
     return {year: harmonise(read_benchmarking_csv(export_path(year))) for year in YEARS}

@@ -23,7 +23,7 @@ import pytest
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.domain.features import model_inputs
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
-from energy_pipeline_tests.conftest import export_path
+from energy_pipeline_tests.conftest import copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, test_instance
 
 SERVING_JOBS = ("ingest_job", "training_job", "serving_job")
@@ -38,10 +38,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("serving")
-    landing = root / "landing"
-    landing.mkdir()
-    for year in (2015, 2016):
-        (landing / export_path(year).name).write_bytes(export_path(year).read_bytes())
+    landing = copy_exports(root / "landing")
     with test_instance(root) as instance:
         defs = definitions_for(landing, root / "artifacts")
         reports = run_pipeline(instance, defs, jobs=SERVING_JOBS)
@@ -93,6 +90,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "tracking_uri": tracking_uri,
             "skipped": observations,
             "image_materialized": image_materialized,
+            "summary": format_summary(reports),
         }
     finally:
         server.terminate()
@@ -112,6 +110,7 @@ def test_image_and_push_report_why_they_were_skipped(served: dict[str, Any]) -> 
     assert served["image_materialized"] == set()
     reason = served["skipped"]["serving_image"]
     assert "docker" in reason and "buildah" in reason
+    assert f"serving_image: skipped ({reason})" in served["summary"]
 
 
 def test_health_endpoints_stay_on(served: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from energy_pipeline.orchestration.training_resources import (
     MlflowTracking,
     TrainingPolicy,
 )
+from energy_pipeline_tests.conftest import copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import check_results, definitions_for, test_instance
 
 ENERGY_MODEL = "energy-pipeline-site-energy"
@@ -53,12 +54,7 @@ class BrokenRegressor(RegressorMixin, BaseEstimator):
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dg.DagsterInstance, Path]]:
     root = tmp_path_factory.mktemp("training")
-    landing = root / "landing"
-    landing.mkdir()
-    from energy_pipeline_tests.conftest import export_path
-
-    for year in (2015, 2016):
-        (landing / export_path(year).name).write_bytes(export_path(year).read_bytes())
+    landing = copy_exports(root / "landing")
     with test_instance(root) as instance:
         reports = run_pipeline(
             instance,
@@ -153,7 +149,6 @@ def test_champion_from_the_registry_predicts_like_the_in_memory_pipeline(workspa
     assert record is not None
     from energy_pipeline.domain.harmonise import harmonise
     from energy_pipeline.domain.ingest import read_benchmarking_csv
-    from energy_pipeline_tests.conftest import export_path
 
     raw_rows = model_inputs(harmonise(read_benchmarking_csv(export_path(2016))).head(200))
     defs = definitions_for(root / "landing", root / "artifacts", mlflow=_mlflow(root))

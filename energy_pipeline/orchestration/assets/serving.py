@@ -18,6 +18,12 @@ from energy_pipeline.serving.registry import push_with
 SERVING_GROUP = "serving"
 
 
+def _skipped(context: dg.AssetExecutionContext, asset: str, why: str) -> dg.AssetObservation:
+    """Not built, and why: an observation in the asset's history instead of a failed run."""
+    context.log.warning(f"{asset} skipped: {why}")
+    return dg.AssetObservation(asset_key=asset, metadata={"skipped": why})
+
+
 @dg.asset(
     group_name=SERVING_GROUP,
     kinds={"bentoml"},
@@ -66,8 +72,7 @@ def serving_image(
 ) -> Iterator[dg.Output[str] | dg.AssetObservation]:
     backend, why = builder.available()
     if backend is None:
-        context.log.warning(f"serving_image skipped: {why}")
-        yield dg.AssetObservation(asset_key="serving_image", metadata={"skipped": why})
+        yield _skipped(context, "serving_image", why)
         return
     image = f"{builder.image_name}:{bentoml.get(bento).tag.version}"
     start = time.perf_counter()
@@ -96,9 +101,7 @@ def ecr_image(
     context: dg.AssetExecutionContext, serving_image: str, ecr: EcrRegistry, builder: ImageBuilder
 ) -> Iterator[dg.Output[str] | dg.AssetObservation]:
     if not ecr.configured:
-        why = "no ECR registry configured (set ENERGY_PIPELINE_ECR_REGION)"
-        context.log.warning(f"ecr_image skipped: {why}")
-        yield dg.AssetObservation(asset_key="ecr_image", metadata={"skipped": why})
+        yield _skipped(context, "ecr_image", "no ECR registry configured (set ENERGY_PIPELINE_ECR_REGION)")
         return
     backend, _ = builder.available()
     repository = ecr.repository_client()
