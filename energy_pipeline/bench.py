@@ -22,7 +22,8 @@ import dagster as dg
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
-PARTITIONED = ("raw_buildings", "cleaned_buildings")  # cleaned_buildings also produces rejected_buildings
+PARTITIONED = ("raw_buildings", "cleaned_buildings")
+STEP_ASSETS = {"cleaned_buildings": ("cleaned_buildings", "rejected_buildings")}  # one multi-asset step
 UNPARTITIONED = (
     "buildings_profile",
     "training_data",
@@ -72,13 +73,13 @@ def materialize_one(asset: str, partition: str | None) -> None:
     with dg.DagsterInstance.get() as instance:
         if partition:
             register_years(instance, [partition])
-        result = dg.materialize(
-            defs.resolve_asset_graph().assets_defs,
-            selection=[asset],
+        job = defs.resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
             instance=instance,
-            resources=defs.resources,
+            asset_selection=[dg.AssetKey(key) for key in STEP_ASSETS.get(asset, (asset,))],
             partition_key=partition,
             raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
         if not result.success:
             raise SystemExit(1)
