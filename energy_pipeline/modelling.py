@@ -4,7 +4,6 @@ let the gate decide on the champion alias. Plain Python: the Dagster assets only
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,7 +271,3 @@ def _log_diagnostics(
         mlflow.log_artifact(str(path), artifact_path=str(Path(relative).parent))
         logged[title] = path
     return logged
-
-
-def candidates_summary(candidates: CandidateSet) -> str:
-    return json.dumps(candidates.table(), indent=1)

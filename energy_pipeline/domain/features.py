@@ -41,13 +41,6 @@ NUMERIC_INPUTS: tuple[str, ...] = (
 )
 # What a client sends: known about a building before it is metered. ENERGY STAR score and zip are optional.
 MODEL_INPUTS: tuple[str, ...] = CATEGORICAL_INPUTS + NUMERIC_INPUTS
-OPTIONAL_INPUTS: tuple[str, ...] = (
-    "energy_star_score",
-    "zip_code",
-    "number_of_floors",
-    "second_largest_property_use_type",
-    "third_largest_property_use_type",
-)
 
 USE_TYPES = (
     "largest_property_use_type",

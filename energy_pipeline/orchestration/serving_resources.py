@@ -47,6 +47,7 @@ class EcrRegistry(dg.ConfigurableResource):
     repository: str = Field(default="energy-pipeline-serving")
     registry_id: str | None = Field(default=None, description="AWS account id, when not the caller's")
     endpoint_url: str = Field(default="", description="ECR API endpoint override (moto in tests); empty: AWS")
+    tls_verify: bool = Field(default=True, description="Verify the registry's TLS (off only for a local test registry)")
 
     @property
     def configured(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import bentoml
@@ -45,6 +46,8 @@ def image_size_bytes(image: str, backend: str) -> int:
 
 
 def _parse_size(text: str) -> int:
-    number, unit = text.replace(" ", "")[:-2], text.replace(" ", "")[-2:].upper()
-    scale = {"KB": 10**3, "MB": 10**6, "GB": 10**9}.get(unit, 1)
-    return int(float(number) * scale) if unit in ("KB", "MB", "GB") else int(float(text.rstrip("B")))
+    """buildah prints human sizes such as '512 MB' or '1.2 GB' (decimal units)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([kKMG]?B)\s*", text)
+    if not match:
+        raise ValueError(f"unexpected image size {text!r}")
+    return int(float(match[1]) * {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9}[match[2]])

@@ -1,6 +1,5 @@
 """Serving assets: the Bento of the current champions, its container image, and the image in ECR."""
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -113,7 +112,7 @@ def ecr_image(
         serving_image,
         remote,
         repository.login(),
-        tls_verify=not os.environ.get("ENERGY_PIPELINE_REGISTRY_INSECURE"),
+        tls_verify=ecr.tls_verify,
     )
     details = repository.describe(tag)
     if details is None:
