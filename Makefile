@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BENTOML_HOME := $(CURDIR)/.bentoml
 
-.PHONY: install run test lint format ui mlflow-ui serve bench clean
+.PHONY: install image-tools run test lint format ui mlflow-ui serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,20 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 run: install $(DAGSTER_HOME)/dagster.yaml ## materialize the whole graph for every data year and print a summary
 	$(PY) -W ignore::UserWarning -m energy_pipeline.cli run
 
-test: install ## the whole test suite
+# Debian's tools for the image build-and-push test (no Docker daemon needed). Installed when missing and
+# possible (root with apt); otherwise that test says it is skipped and why.
+IMAGE_TOOLS := buildah skopeo debootstrap docker-registry htpasswd
+image-tools:
+	@missing=""; for tool in $(IMAGE_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing image tools:$$missing"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			buildah skopeo debootstrap docker-registry apache2-utils >/dev/null) \
+		|| echo "could not install the image tools; the image build test will be skipped"; \
+	else echo "image tools missing ($$missing) and not root with apt: the image build test will be skipped"; fi
+
+test: install image-tools ## the whole test suite (installs the image tools first when it can)
 	$(PY) -m pytest
 
 lint: install

@@ -33,7 +33,7 @@ def definitions_for(landing_dir: Path, artifacts_dir: Path, **resources: object)
 
 
 @contextmanager
-def test_instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+def throwaway_instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     """A throwaway SQLite instance whose storage (and the IO manager's files) live under tmp_path."""
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)

@@ -16,7 +16,7 @@ from energy_pipeline_tests.dagster_helpers import (
     check_results,
     definitions_for,
     materialized_partitions,
-    test_instance,
+    throwaway_instance,
 )
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -24,7 +24,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 def test_whole_graph_on_real_data(landing: Callable[..., Path], tmp_path: Path) -> None:
     defs = definitions_for(landing(), tmp_path / "artifacts")
-    with test_instance(tmp_path) as instance:
+    with throwaway_instance(tmp_path) as instance:
         reports = run_pipeline(instance, defs, jobs=("ingest_job", "profile_job"))
         assert [r.label for r in reports] == ["ingest 2015", "ingest 2016", "profile"]
         assert all(r.success for r in reports), format_summary(reports)
@@ -105,7 +105,7 @@ def test_blocking_check_stops_a_corrupted_file(
     failing_columns: list[str],
 ) -> None:
     defs = definitions_for(landing(years=(2016,), replace={2016: _corrupt(2016, change)}), tmp_path / "art")
-    with test_instance(tmp_path) as instance:
+    with throwaway_instance(tmp_path) as instance:
         instance.add_dynamic_partitions(DATA_YEARS_NAME, ["2016"])
         result = defs.resolve_job_def("ingest_job").execute_in_process(
             instance=instance, partition_key="2016", raise_on_error=False, run_config=QUIET
@@ -132,7 +132,7 @@ def test_unreadable_file_fails_the_raw_step_with_its_reason(
     landing: Callable[..., Path], tmp_path: Path, content: bytes, message: str
 ) -> None:
     defs = definitions_for(landing(years=(2016,), replace={2016: content}), tmp_path / "art")
-    with test_instance(tmp_path) as instance:
+    with throwaway_instance(tmp_path) as instance:
         instance.add_dynamic_partitions(DATA_YEARS_NAME, ["2016"])
         result = defs.resolve_job_def("ingest_job").execute_in_process(
             instance=instance, partition_key="2016", raise_on_error=False, run_config=QUIET
@@ -150,7 +150,7 @@ def test_a_new_file_in_the_landing_folder_becomes_a_partition(tmp_path: Path) ->
     next_year = _corrupt(2016, lambda f: f.assign(DataYear="2017"))
     (folder / "2017-building-energy-benchmarking.csv").write_bytes(next_year)
     defs = definitions_for(folder, tmp_path / "art")
-    with test_instance(tmp_path) as instance:
+    with throwaway_instance(tmp_path) as instance:
         reports = run_pipeline(instance, defs, jobs=("ingest_job", "profile_job"))
         assert all(r.success for r in reports), format_summary(reports)
         assert instance.get_dynamic_partitions(DATA_YEARS_NAME) == ["2017"]

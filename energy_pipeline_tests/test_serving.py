@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,25 +21,27 @@ import pytest
 
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.domain.features import model_inputs
+from energy_pipeline.orchestration.serving_resources import BentoPackaging, ImageBuilder
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
 from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, test_instance
+from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, throwaway_instance
+from energy_pipeline_tests.services import free_port
 
 SERVING_JOBS = ("ingest_job", "training_job", "serving_job")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("serving")
     landing = copy_exports(root / "landing")
-    with test_instance(root) as instance:
-        defs = definitions_for(landing, root / "artifacts")
+    with throwaway_instance(root) as instance:
+        # buildah without its base image: the image is skipped with the reason, on any machine
+        defs = definitions_for(
+            landing,
+            root / "artifacts",
+            builder=ImageBuilder(backend="buildah"),
+            packaging=BentoPackaging(base_image="localhost/energy-pipeline-tests/absent-base:0"),
+        )
         reports = run_pipeline(instance, defs, jobs=SERVING_JOBS)
         assert all(r.success for r in reports), format_summary(reports)
         serving = reports[-1]
@@ -53,7 +54,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         }
         tracking_uri = defs.resources["mlflow"].tracking_uri
         image_materialized = materialized_partitions(instance, "serving_image")
-    port = _free_port()
+    port = free_port()
     log = (root / "server.log").open("wb")  # a file, not a pipe: an unread pipe fills up and blocks the server
     server = subprocess.Popen(
         [
@@ -109,7 +110,7 @@ def test_bento_version_names_the_champion_versions(served: dict[str, Any]) -> No
 def test_image_and_push_report_why_they_were_skipped(served: dict[str, Any]) -> None:
     assert served["image_materialized"] == set()
     reason = served["skipped"]["serving_image"]
-    assert "docker" in reason and "buildah" in reason
+    assert "buildah" in reason and ("not installed" in reason or "absent-base" in reason)
     assert f"serving_image: skipped ({reason})" in served["summary"]
 
 

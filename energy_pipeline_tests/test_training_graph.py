@@ -27,7 +27,7 @@ from energy_pipeline.orchestration.training_resources import (
     TrainingPolicy,
 )
 from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import check_results, definitions_for, test_instance
+from energy_pipeline_tests.dagster_helpers import check_results, definitions_for, throwaway_instance
 
 ENERGY_MODEL = "energy-pipeline-site-energy"
 GHG_MODEL = "energy-pipeline-ghg-emissions"
@@ -55,7 +55,7 @@ class BrokenRegressor(RegressorMixin, BaseEstimator):
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dg.DagsterInstance, Path]]:
     root = tmp_path_factory.mktemp("training")
     landing = copy_exports(root / "landing")
-    with test_instance(root) as instance:
+    with throwaway_instance(root) as instance:
         reports = run_pipeline(
             instance,
             definitions_for(

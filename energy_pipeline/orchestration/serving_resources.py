@@ -1,18 +1,23 @@
 """Resources of the serving half: how the Bento and its image are built, and where the image is pushed."""
 
+import os
 import shutil
 import subprocess
 
 import dagster as dg
 from pydantic import Field
 
+from energy_pipeline.serving.image import BUILDAH_ENV
 from energy_pipeline.serving.registry import EcrRepository
+from energy_pipeline.serving.service import DEFAULT_BASE_IMAGE
 
 BACKENDS = ("docker", "buildah")
 
 
 class BentoPackaging(dg.ConfigurableResource):
-    base_image: str = Field(default="", description="Base image of the serving image (empty: BentoML's default)")
+    base_image: str = Field(
+        default=DEFAULT_BASE_IMAGE, description="Base image of the serving image; it must provide python3 and pip"
+    )
     python_version: str = Field(default="3.11", description="Python of the image; matches the base image")
 
 
@@ -22,8 +27,12 @@ class ImageBuilder(dg.ConfigurableResource):
     backend: str = Field(default="auto", description="auto | docker | buildah | none")
     image_name: str = Field(default="energy-pipeline-serving")
 
-    def available(self) -> tuple[str | None, str]:
-        """(backend, why): the backend to use, or None with the reason there is none."""
+    def available(self, base_image: str) -> tuple[str | None, str]:
+        """(backend, why): the backend to use, or None with the reason there is none.
+
+        buildah has no daemon to ask, so being installed is not enough: it must also reach the base image
+        (local or pullable), otherwise a machine without registry access would fail the run instead of skipping.
+        """
         wanted = BACKENDS if self.backend == "auto" else (self.backend,)
         if self.backend == "none":
             return None, "image building is switched off (builder.backend=none)"
@@ -34,9 +43,19 @@ class ImageBuilder(dg.ConfigurableResource):
                     return "docker", "docker daemon answers"
                 reasons.append("no docker daemon answers")
             elif backend == "buildah":
-                if shutil.which("buildah"):
-                    return "buildah", "buildah is installed"
-                reasons.append("buildah is not installed")
+                if not shutil.which("buildah"):
+                    reasons.append("buildah is not installed")
+                    continue
+                pulled = subprocess.run(
+                    ["buildah", "pull", "--quiet", base_image],
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, **BUILDAH_ENV},
+                )
+                if pulled.returncode == 0:
+                    return "buildah", f"buildah is installed and has {base_image}"
+                last_line = (pulled.stderr.strip().splitlines() or ["no error output"])[-1]
+                reasons.append(f"buildah cannot get base image {base_image}: {last_line}")
         return None, "; ".join(reasons)
 
 
@@ -48,6 +67,9 @@ class EcrRegistry(dg.ConfigurableResource):
     registry_id: str | None = Field(default=None, description="AWS account id, when not the caller's")
     endpoint_url: str = Field(default="", description="ECR API endpoint override (moto in tests); empty: AWS")
     tls_verify: bool = Field(default=True, description="Verify the registry's TLS (off only for a local test registry)")
+    registry_host: str = Field(
+        default="", description="Host[:port] to push to; empty: the repository URI host (AWS); tests: a local registry"
+    )
 
     @property
     def configured(self) -> bool:

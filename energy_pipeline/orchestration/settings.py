@@ -18,7 +18,7 @@ DEFAULTS: dict[str, str] = {
     "ENERGY_PIPELINE_ARTIFACTS_DIR": str(PROJECT_ROOT / "artifacts"),
     "ENERGY_PIPELINE_MLFLOW_TRACKING_URI": f"sqlite:///{PROJECT_ROOT / '.mlflow' / 'mlflow.db'}",
     "ENERGY_PIPELINE_MLFLOW_ARTIFACTS": str(PROJECT_ROOT / ".mlflow" / "artifacts"),
-    "ENERGY_PIPELINE_BASE_IMAGE": "",
+    "ENERGY_PIPELINE_BASE_IMAGE": "python:3.11-slim",  # BentoML's default for Python 3.11
     "ENERGY_PIPELINE_IMAGE_BUILDER": "auto",
     "ENERGY_PIPELINE_ECR_REGION": "",
     "ENERGY_PIPELINE_ECR_REPOSITORY": "energy-pipeline-serving",

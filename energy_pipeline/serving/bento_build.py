@@ -12,7 +12,8 @@ from bentoml.exceptions import NotFound
 from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, SITE_ENERGY_MODEL
 
 SERVICE = "energy_pipeline.serving.service:EnergyService"
-SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow", "skops", "pydantic", "bentoml")
+# mlflow-skinny loads the MLflow model (same `mlflow` module, no tracking server, UI or database drivers)
+SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "bentoml")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,5 @@ def build_bento(champions: list[Champion], project_root: Path, base_image: str, 
         exclude=["energy_pipeline/orchestration/**", "energy_pipeline_tests/**"],
         models=[str(m.tag) for m in models],
         python={"packages": serving_packages(champions), "lock_packages": False},
-        docker={"base_image": base_image, "python_version": python_version}
-        if base_image
-        else {"python_version": python_version},
+        docker={"base_image": base_image, "python_version": python_version},
     )

@@ -5,10 +5,21 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 
 import bentoml
 
 BUILDAH_ENV = {"STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}  # work as root without a daemon
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str  # local name:tag
+    backend: str  # the builder that holds it, and so the one that pushes it
+
+    @property
+    def tag(self) -> str:
+        return self.name.rsplit(":", 1)[1]
 
 
 def build_image(bento_tag: str, image: str, backend: str) -> None:

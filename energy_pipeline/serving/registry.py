@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,17 @@ class EcrRepository:
         except self.client.exceptions.ImageNotFoundException:
             return None
         return images["imageDetails"][0] if images["imageDetails"] else None
+
+    def wait_for(self, tag: str, attempts: int = 8, first_delay: float = 0.5) -> dict[str, Any] | None:
+        """ECR lists a pushed image after a short delay: ask again with exponential backoff."""
+        delay = first_delay
+        for attempt in range(attempts):
+            details = self.describe(tag)
+            if details is not None or attempt == attempts - 1:
+                return details
+            time.sleep(delay)
+            delay *= 2
+        return None
 
 
 def push_with(builder: str, local_image: str, remote_image: str, login: RegistryLogin, tls_verify: bool = True) -> None:

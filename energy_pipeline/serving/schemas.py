@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from energy_pipeline.domain.validation import LATITUDE_RANGE, LONGITUDE_RANGE, MAX_FLOOR_AREA_SQFT, YEAR_BUILT_MIN
+from energy_pipeline.domain.limits import LATITUDE_RANGE, LONGITUDE_RANGE, MAX_FLOOR_AREA_SQFT, YEAR_BUILT_MIN
 from energy_pipeline.domain.vocabulary import BuildingType, Neighborhood, PrimaryPropertyType, UseType
 
 MAX_BATCH = 10_000

@@ -1,5 +1,6 @@
 """Serving assets: the Bento of the current champions, its container image, and the image in ECR."""
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrR
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.orchestration.training_resources import MlflowTracking
 from energy_pipeline.serving.bento_build import Champion, build_bento, serving_packages
-from energy_pipeline.serving.image import build_image, image_size_bytes
+from energy_pipeline.serving.image import BuiltImage, build_image, image_size_bytes
 from energy_pipeline.serving.registry import push_with
 
 SERVING_GROUP = "serving"
@@ -68,22 +69,22 @@ def bento(
 )
 def serving_image(
     context: dg.AssetExecutionContext, bento: str, builder: ImageBuilder, packaging: BentoPackaging
-) -> Iterator[dg.Output[str] | dg.AssetObservation]:
-    backend, why = builder.available()
+) -> Iterator[dg.Output[BuiltImage] | dg.AssetObservation]:
+    backend, why = builder.available(packaging.base_image)
     if backend is None:
         yield _skipped(context, "serving_image", why)
         return
-    image = f"{builder.image_name}:{bentoml.get(bento).tag.version}"
+    image = BuiltImage(f"{builder.image_name}:{bentoml.get(bento).tag.version}", backend)
     start = time.perf_counter()
-    build_image(bento, image, backend)
+    build_image(bento, image.name, backend)
     yield dg.Output(
         image,
         metadata={
-            "image": image,
+            "image": image.name,
             "backend": backend,
             "bento": bento,
-            "base_image": packaging.base_image or "default",
-            "size_mb": round(image_size_bytes(image, backend) / 2**20, 1),
+            "base_image": packaging.base_image,
+            "size_mb": round(image_size_bytes(image.name, backend) / 2**20, 1),
             "build_seconds": round(time.perf_counter() - start, 1),
         },
     )
@@ -97,26 +98,22 @@ def serving_image(
     "describe_images; skipped, with the reason recorded, when no registry is configured.",
 )
 def ecr_image(
-    context: dg.AssetExecutionContext, serving_image: str, ecr: EcrRegistry, builder: ImageBuilder
+    context: dg.AssetExecutionContext, serving_image: BuiltImage, ecr: EcrRegistry
 ) -> Iterator[dg.Output[str] | dg.AssetObservation]:
     if not ecr.configured:
         yield _skipped(context, "ecr_image", "no ECR registry configured (set ENERGY_PIPELINE_ECR_REGION)")
         return
-    backend, _ = builder.available()
     repository = ecr.repository_client()
     uri = repository.ensure()
-    tag = serving_image.rsplit(":", 1)[1]
-    remote = f"{uri}:{tag}"
-    push_with(
-        backend or "buildah",
-        serving_image,
-        remote,
-        repository.login(),
-        tls_verify=ecr.tls_verify,
-    )
-    details = repository.describe(tag)
+    host, path = uri.split("/", 1)
+    host = ecr.registry_host or host
+    remote = f"{host}/{path}:{serving_image.tag}"
+    login = dataclasses.replace(repository.login(), endpoint=host)
+    push_with(serving_image.backend, serving_image.name, remote, login, tls_verify=ecr.tls_verify)
+    details = repository.wait_for(serving_image.tag)
     if details is None:
-        raise dg.Failure(f"pushed {remote} but ECR does not list tag {tag}")
+        raise dg.Failure(f"pushed {remote} but ECR does not list tag {serving_image.tag}")
+    context.log.info(f"pushed {remote} ({details['imageDigest']})")
     yield dg.Output(
         remote,
         metadata={

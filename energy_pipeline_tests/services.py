@@ -1,0 +1,62 @@
+"""Real local servers the tests start on free loopback ports: moto's AWS API, and waiting for any HTTP service."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+AWS_TEST_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120, expect: int = 200
+) -> None:
+    """Until `url` answers `expect`; fails with the server's log when it exits first or never answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == expect:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+@contextmanager
+def moto_server(folder: Path) -> Iterator[str]:
+    """moto's server on 127.0.0.1: the AWS APIs over real HTTP, so boto3 code runs unchanged against it."""
+    port = free_port()
+    log_path = folder / "moto.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{url}/moto-api/", server, log_path, timeout=60)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
