@@ -193,6 +193,13 @@ def test_model_info(served: dict[str, Any]) -> None:
     assert "primary_property_type" in info["input_schema"]["properties"]
 
 
+def test_model_info_over_get_equals_the_post_api(served: dict[str, Any]) -> None:
+    answer = httpx.get(f"{served['base']}/v1/model_info", timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == _post(served, "model_info", {}).json()
+    assert httpx.post(f"{served['base']}/v1/model_info", timeout=30).status_code == 405  # read-only
+
+
 def _with(**changes: object) -> dict[str, Any]:
     body = {**EXAMPLE_BUILDING, **changes}
     return {k: v for k, v in body.items() if v is not ...}

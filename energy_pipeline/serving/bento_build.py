@@ -13,7 +13,7 @@ from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, SITE_ENERGY_MOD
 
 SERVICE = "energy_pipeline.serving.service:EnergyService"
 # mlflow-skinny loads the MLflow model (same `mlflow` module, no tracking server, UI or database drivers)
-SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "bentoml")
+SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "fastapi", "bentoml")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import bentoml
 from bentoml.mlflow import MLFLOW_MODEL_FOLDER
+from fastapi import FastAPI
 from pydantic import Field
 
 from energy_pipeline.serving.predictor import Predictor, ServedModel
@@ -37,6 +38,11 @@ def _served(key: str, stored: bentoml.Model) -> ServedModel:
     )
 
 
+# GET routes for plain HTTP clients (curl, dashboards); BentoML's own APIs are POST.
+info_app = FastAPI(title="energy_pipeline info", description="Read-only information about the served models")
+
+
+@bentoml.asgi_app(info_app, path="/v1")
 @bentoml.service(
     name="energy_pipeline",
     description="Yearly site energy use (kBtu) and GHG emissions (t CO2e) of a Seattle non-residential building, "
@@ -77,3 +83,8 @@ class EnergyService:
             models={key: model.card for key, model in self.predictor.models.items()},
             input_schema=Building.model_json_schema(),
         )
+
+    @info_app.get("/model_info")
+    def get_model_info(self) -> ModelInfo:
+        """`GET /v1/model_info`: the same answer as `POST /model_info`."""
+        return self.model_info()
