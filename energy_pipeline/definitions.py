@@ -5,10 +5,14 @@ from collections.abc import Mapping
 import dagster as dg
 
 from energy_pipeline.orchestration.assets import ablation, buildings, models, profile, serving
-from energy_pipeline.orchestration.checks import data_quality
+from energy_pipeline.orchestration.automation import automation_sensor
+from energy_pipeline.orchestration.checks import data_quality, monitoring
 from energy_pipeline.orchestration.checks.champion import CHAMPION_GATE_CHECKS
 from energy_pipeline.orchestration.jobs import ablation_job, ingest_job, profile_job, serving_job, training_job
-from energy_pipeline.orchestration.resources import local_resources
+from energy_pipeline.orchestration.resources import resources_for
+from energy_pipeline.orchestration.schedules import retraining_schedule
+from energy_pipeline.orchestration.sensors import champion_changed_sensor, landing_files_sensor, run_failure_alert
+from energy_pipeline.orchestration.settings import environment
 
 
 def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Definitions:
@@ -21,9 +25,11 @@ def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Defin
             ablation.feature_ablation,
             *dg.load_assets_from_modules([serving]),
         ],
-        asset_checks=[*dg.load_asset_checks_from_modules([data_quality]), *CHAMPION_GATE_CHECKS],
+        asset_checks=[*dg.load_asset_checks_from_modules([data_quality, monitoring]), *CHAMPION_GATE_CHECKS],
         jobs=[ingest_job, profile_job, training_job, ablation_job, serving_job],
-        resources={**local_resources(), **(resources or {})},
+        schedules=[retraining_schedule],
+        sensors=[landing_files_sensor, champion_changed_sensor, run_failure_alert, automation_sensor],
+        resources={**resources_for(environment()), **(resources or {})},
     )
 
 

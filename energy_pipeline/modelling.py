@@ -24,6 +24,7 @@ from energy_pipeline.domain.diagnostics import (
 )
 from energy_pipeline.domain.features import MODEL_INPUTS, model_inputs
 from energy_pipeline.domain.gate import GateDecision, GateFloors, decide
+from energy_pipeline.domain.monitoring import reference_profile
 from energy_pipeline.domain.protocol import Protocol, holdout_mask, log_target
 from energy_pipeline.domain.training import (
     CandidateResult,
@@ -194,6 +195,7 @@ def select_and_register(
                 "interval_coverage": holdout.coverage,
                 "cv_metrics": winner.cv,
                 "code_version": code_version,
+                "drift_reference": reference_profile(X_train),
             },
         )
         tracker.record_decision(version, decision, holdout)

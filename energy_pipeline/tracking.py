@@ -121,6 +121,13 @@ class TrainingTracker:
         except MlflowException:
             return None
 
+    def champion_metadata(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        """(version, model metadata) of the current champion, or None before the first promotion."""
+        version = self.champion_version(name)
+        if version is None:
+            return None
+        return version, mlflow.models.get_model_info(f"models:/{name}/{version}").metadata or {}
+
     def champion_winner(self, name: str, version: str) -> str:
         """The model family of a registered version (the `winner` tag of the run that logged it)."""
         run_id = self.client.get_model_version(name, version).run_id

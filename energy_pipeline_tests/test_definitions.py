@@ -38,7 +38,11 @@ GATE_CHECKS = {
     ("site_energy_model", "site_energy_champion_gate"),
     ("ghg_emissions_model", "ghg_emissions_champion_gate"),
 }
-CHECKS = DATA_CHECKS | GATE_CHECKS
+MONITORING_CHECKS = {
+    ("cleaned_buildings", "cleaned_buildings_drift"),
+    ("cleaned_buildings", "champion_performance_on_year"),
+}
+CHECKS = DATA_CHECKS | GATE_CHECKS | MONITORING_CHECKS
 
 
 def test_every_asset_check_and_job_resolves() -> None:
@@ -55,6 +59,29 @@ def test_every_data_quality_check_is_blocking() -> None:
     specs = {spec.name: spec for spec in (graph.get_check_spec(key) for key in graph.asset_check_keys)}
     assert set(specs) == {name for _, name in CHECKS}
     assert all(specs[name].blocking for _, name in DATA_CHECKS)
+    assert not any(specs[name].blocking for _, name in MONITORING_CHECKS)  # they warn, they do not stop
+
+
+def test_automation_schedule_and_sensors_are_registered_and_stopped_locally() -> None:
+    assert {s.name for s in defs.sensors} == {
+        "landing_files_sensor",
+        "champion_changed_sensor",
+        "run_failure_alert",
+        "retrain_on_new_data",
+    }
+    assert all(s.default_status == dg.DefaultSensorStatus.STOPPED for s in defs.sensors)
+    (schedule,) = defs.schedules
+    assert schedule.job_name == "training_job" and schedule.cron_schedule == "0 3 * * 1"
+    graph = defs.resolve_asset_graph()
+    automated = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).automation_condition}
+    assert automated == {
+        "buildings_profile",
+        "training_data",
+        "site_energy_candidates",
+        "ghg_emissions_candidates",
+        "site_energy_model",
+        "ghg_emissions_model",
+    }
 
 
 def test_training_reads_only_gated_data() -> None:

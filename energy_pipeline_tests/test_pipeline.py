@@ -44,12 +44,14 @@ def test_whole_graph_on_real_data(landing: Callable[..., Path], tmp_path: Path) 
                 k: v for k, v in report.materialized["rejected_buildings"].items() if k.startswith("rejected/")
             }
             assert sum(per_reason.values()) == rejected
-            assert len(report.checks) == 4
+            assert len(report.checks) == 6  # 4 blocking gates + drift and champion score (no champion yet: pass)
             assert {name for name, passed, _ in report.checks if passed} == {
                 "raw_buildings:raw_buildings_schema",
                 "cleaned_buildings:cleaned_buildings_schema",
                 "cleaned_buildings:cleaned_row_share",
                 "cleaned_buildings:rows_accounted_for",
+                "cleaned_buildings:cleaned_buildings_drift",
+                "cleaned_buildings:champion_performance_on_year",
             }
 
         profile = reports[2].materialized["buildings_profile"]

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 YEAR_FILE = re.compile(r"^(?P<year>(19|20)\d{2})[-_][^/]*\.csv$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    name: str
+    digest: str  # of the content: a re-dropped identical file is not new data
+    location: str  # path or s3:// URL
 
 
 class LandingError(ValueError):

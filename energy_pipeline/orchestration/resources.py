@@ -2,38 +2,77 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster_aws.s3 import S3PickleIOManager, S3Resource
 from pydantic import Field
 
-from energy_pipeline.domain.landing import LandingError, year_files
+from energy_pipeline.domain.landing import LandedFile, LandingError, year_files
+from energy_pipeline.orchestration.alerting import FailureAlerts
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
-from energy_pipeline.orchestration.settings import setting
+from energy_pipeline.orchestration.settings import resolved, setting
 from energy_pipeline.orchestration.training_resources import (
     ChampionGatePolicy,
     MlflowTracking,
+    MonitoringPolicy,
     TrainingPolicy,
 )
 
 
 class LandingZone(dg.ConfigurableResource):
-    """A folder where each year's export lands as `<YEAR>-*.csv`."""
+    """Where each year's export lands as `<YEAR>-*.csv`: a local folder, or an S3 prefix when `s3_url` is set
+    (read through dagster-aws' S3Resource, so credentials follow the usual AWS chain)."""
 
-    directory: str = Field(description="Folder holding the yearly benchmarking CSV exports")
+    directory: str = Field(default="", description="Folder holding the yearly benchmarking CSV exports")
+    s3_url: str = Field(default="", description="s3://bucket/prefix/ holding the exports; empty: use `directory`")
+    s3_endpoint_url: str = Field(default="", description="S3 endpoint override (moto in tests); empty: AWS")
+    s3_region: str = Field(default="", description="Region of the bucket; empty: the AWS default chain")
 
-    def year_files(self) -> dict[str, str]:
+    @property
+    def location(self) -> str:
+        return self.s3_url or self.directory
+
+    def _s3(self) -> tuple[Any, str, str]:
+        bucket, _, prefix = self.s3_url.removeprefix("s3://").partition("/")
+        client = S3Resource(endpoint_url=self.s3_endpoint_url or None, region_name=self.s3_region or None)
+        return client.get_client(), bucket, prefix
+
+    def listing(self) -> dict[str, LandedFile]:
+        """Data year -> its export, with a content digest (S3: the ETag) to tell a new drop from a re-drop."""
+        if self.s3_url:
+            client, bucket, prefix = self._s3()
+            objects = {}
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    name = item["Key"][len(prefix) :].lstrip("/")
+                    if "/" not in name:
+                        objects[name] = item["ETag"].strip('"')
+            files = year_files(objects)
+            return {y: LandedFile(name, objects[name], f"s3://{bucket}/{prefix}{name}") for y, name in files.items()}
         folder = Path(self.directory)
         names = [p.name for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
-        return year_files(names)
+        return {
+            year: LandedFile(name, hashlib.sha256((folder / name).read_bytes()).hexdigest(), str(folder / name))
+            for year, name in year_files(names).items()
+        }
+
+    def year_files(self) -> dict[str, str]:
+        return {year: landed.name for year, landed in self.listing().items()}
 
     def read_year(self, year: str) -> tuple[str, bytes]:
-        """(file name, content) of that year's export."""
-        files = self.year_files()
+        """(location, content) of that year's export."""
+        files = self.listing()
         if year not in files:
-            raise LandingError(f"no export for {year} in {self.directory} (found years: {sorted(files)})")
-        path = Path(self.directory) / files[year]
-        return str(path), path.read_bytes()
+            raise LandingError(f"no export for {year} in {self.location} (found years: {sorted(files)})")
+        landed = files[year]
+        if self.s3_url:
+            client, bucket, _ = self._s3()
+            key = landed.location.removeprefix(f"s3://{bucket}/")
+            return landed.location, client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return landed.location, Path(landed.location).read_bytes()
 
 
 class ArtifactStore(dg.ConfigurableResource):
@@ -63,8 +102,13 @@ class DataQualityPolicy(dg.ConfigurableResource):
     )
 
 
-def local_resources() -> dict[str, dg.ConfigurableResource]:
+def local_resources() -> dict[str, Any]:
+    """Embedded defaults: folders, SQLite and the local Bento store; any value can be overridden by env var."""
     return {
+        "alerts": FailureAlerts(
+            record_file=str(Path(resolved("ENERGY_PIPELINE_ARTIFACTS_DIR")) / "failures.jsonl"),
+            webhook_url=setting("ENERGY_PIPELINE_ALERT_WEBHOOK_URL"),
+        ),
         "landing": LandingZone(directory=setting("ENERGY_PIPELINE_LANDING_DIR")),
         "artifacts": ArtifactStore(directory=setting("ENERGY_PIPELINE_ARTIFACTS_DIR")),
         "quality": DataQualityPolicy(),
@@ -74,6 +118,7 @@ def local_resources() -> dict[str, dg.ConfigurableResource]:
             artifact_location=setting("ENERGY_PIPELINE_MLFLOW_ARTIFACTS"),
         ),
         "gate": ChampionGatePolicy(),
+        "monitoring": MonitoringPolicy(),
         "packaging": BentoPackaging(base_image=setting("ENERGY_PIPELINE_BASE_IMAGE")),
         "builder": ImageBuilder(backend=setting("ENERGY_PIPELINE_IMAGE_BUILDER")),
         "ecr": EcrRegistry(
@@ -82,3 +127,27 @@ def local_resources() -> dict[str, dg.ConfigurableResource]:
             endpoint_url=setting("ENERGY_PIPELINE_ECR_ENDPOINT_URL"),
         ),
     }
+
+
+def prod_resources() -> dict[str, Any]:
+    """AWS: exports and asset values in S3, an MLflow server, ECR. Each required variable fails the code
+    location at load with its name when it is missing; nothing here has a secret in it."""
+    s3_endpoint = setting("ENERGY_PIPELINE_S3_ENDPOINT_URL") or None
+    return {
+        **local_resources(),
+        "io_manager": S3PickleIOManager(
+            s3_resource=S3Resource(endpoint_url=s3_endpoint),
+            s3_bucket=dg.EnvVar("ENERGY_PIPELINE_IO_BUCKET"),
+            s3_prefix="dagster-io",
+        ),
+        "landing": LandingZone(s3_url=dg.EnvVar("ENERGY_PIPELINE_LANDING_S3_URL"), s3_endpoint_url=s3_endpoint or ""),
+        "mlflow": MlflowTracking(tracking_uri=dg.EnvVar("ENERGY_PIPELINE_MLFLOW_TRACKING_URI")),
+        "ecr": EcrRegistry(
+            region=dg.EnvVar("ENERGY_PIPELINE_ECR_REGION"),
+            repository=setting("ENERGY_PIPELINE_ECR_REPOSITORY"),
+        ),
+    }
+
+
+def resources_for(environment: str) -> dict[str, Any]:
+    return prod_resources() if environment == "prod" else local_resources()

@@ -23,9 +23,26 @@ DEFAULTS: dict[str, str] = {
     "ENERGY_PIPELINE_ECR_REGION": "",
     "ENERGY_PIPELINE_ECR_REPOSITORY": "energy-pipeline-serving",
     "ENERGY_PIPELINE_ECR_ENDPOINT_URL": "",
+    "ENERGY_PIPELINE_RETRAIN_CRON": "0 3 * * 1",  # weekly, Monday 03:00
+    "ENERGY_PIPELINE_ALERT_WEBHOOK_URL": "",
+    "ENERGY_PIPELINE_S3_ENDPOINT_URL": "",  # S3-compatible endpoint (moto, MinIO); empty: AWS
 }
+ENVIRONMENTS = ("local", "prod")
 
 
 def setting(name: str) -> str | dg.EnvVar:
     """`EnvVar(name)` when the variable is set, otherwise the embedded default."""
     return dg.EnvVar(name) if name in os.environ else DEFAULTS[name]
+
+
+def resolved(name: str) -> str:
+    """The value itself, for what Dagster needs at load time (a schedule's cron cannot be an EnvVar)."""
+    return os.environ.get(name, DEFAULTS[name])
+
+
+def environment() -> str:
+    """`ENERGY_PIPELINE_ENV`: local (embedded defaults) or prod (S3, MLflow server, ECR, automation on)."""
+    name = os.environ.get("ENERGY_PIPELINE_ENV", "local")
+    if name not in ENVIRONMENTS:
+        raise ValueError(f"ENERGY_PIPELINE_ENV={name!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    return name

@@ -67,3 +67,12 @@ class ChampionGatePolicy(dg.ConfigurableResource):
             min_r2_log=getattr(self, f"{target_key}_min_r2_log"),
             max_median_ape=getattr(self, f"{target_key}_max_median_ape"),
         )
+
+
+class MonitoringPolicy(dg.ConfigurableResource):
+    """When a new year counts as drifted from the champion's training data, or the champion as decayed on it."""
+
+    psi_threshold: float = Field(default=0.25, description="PSI above which a feature counts as shifted")
+    max_r2_log_drop: float = Field(
+        default=0.10, description="Largest fall of R²(log) on a new year below the champion's held-out score"
+    )

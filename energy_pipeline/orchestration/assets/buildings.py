@@ -14,6 +14,7 @@ from energy_pipeline.domain.validation import validate_raw
 from energy_pipeline.orchestration.metadata import frame_metadata, markdown_table
 from energy_pipeline.orchestration.partitions import DATA_YEARS
 from energy_pipeline.orchestration.resources import DataQualityPolicy, LandingZone
+from energy_pipeline.orchestration.retries import transient_errors_retried
 
 DATA_GROUP = "data"
 
@@ -31,7 +32,8 @@ def partition_year(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCon
 )
 def raw_buildings(context: dg.AssetExecutionContext, landing: LandingZone) -> dg.Output[pd.DataFrame]:
     try:
-        source, content = landing.read_year(context.partition_key)
+        with transient_errors_retried(context):  # S3 hiccups; a bad file is not retried
+            source, content = landing.read_year(context.partition_key)
         frame = harmonise(read_benchmarking_csv(content, name=source))
     except (IngestionError, LandingError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc

@@ -15,9 +15,11 @@ from energy_pipeline.modelling import (
     select_and_register,
     training_frame,
 )
+from energy_pipeline.orchestration.automation import AFTER_CHECKED_UPSTREAM
 from energy_pipeline.orchestration.metadata import embedded_images, frame_metadata, markdown_table
 from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
 from energy_pipeline.orchestration.resources import ArtifactStore
+from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.orchestration.training_resources import (
     ChampionGatePolicy,
     MlflowTracking,
@@ -46,6 +48,7 @@ def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
     group_name=MODELS_GROUP,
     kinds={"pandas"},
     ins=year_frame_ins("cleaned_buildings"),
+    automation_condition=AFTER_CHECKED_UPSTREAM,
     description="Every data year's cleaned buildings, reduced to the model inputs (known before metering), the "
     "targets, building ids and the fixed held-out flag (20% of buildings, grouped, seed 42).",
 )
@@ -68,6 +71,7 @@ def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
         name=f"{target.key}_candidates",
         group_name=MODELS_GROUP,
         kinds={"sklearn", "mlflow"},
+        automation_condition=AFTER_CHECKED_UPSTREAM,
         description=f"Every candidate for {target.label}, grid-searched on the protocol's grouped splits; "
         "one MLflow parent run with a nested run per candidate.",
     )
@@ -77,9 +81,10 @@ def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
         training: TrainingPolicy,
         mlflow: MlflowTracking,
     ) -> dg.Output[CandidateSet]:
-        result = search_candidates(
-            training_data, target, search_settings(training), mlflow.tracker(), run_tags(context), context.log
-        )
+        with transient_errors_retried(context):
+            result = search_candidates(
+                training_data, target, search_settings(training), mlflow.tracker(), run_tags(context), context.log
+            )
         return dg.Output(
             result,
             metadata={
@@ -97,6 +102,7 @@ def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
         name=f"{target.key}_model",
         group_name=MODELS_GROUP,
         kinds={"mlflow"},
+        automation_condition=AFTER_CHECKED_UPSTREAM,
         ins={"candidates": dg.AssetIn(f"{target.key}_candidates"), "training_data": dg.AssetIn()},
         description=f"The winning {target.label} model, registered as a new version; the `champion` alias "
         "moves to it only when the gate passes on the held-out buildings.",
@@ -110,17 +116,18 @@ def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
         gate: ChampionGatePolicy,
         artifacts: ArtifactStore,
     ) -> dg.Output[SelectionOutcome]:
-        outcome = select_and_register(
-            candidates,
-            training_data,
-            search_settings(training),
-            mlflow.tracker(),
-            mlflow.model_name(target.key),
-            gate.floors(target.key),
-            gate.margin,
-            code_version(),
-            artifacts.folder("models", target.key),
-        )
+        with transient_errors_retried(context):
+            outcome = select_and_register(
+                candidates,
+                training_data,
+                search_settings(training),
+                mlflow.tracker(),
+                mlflow.model_name(target.key),
+                gate.floors(target.key),
+                gate.margin,
+                code_version(),
+                artifacts.folder("models", target.key),
+            )
         return dg.Output(outcome, metadata=outcome_metadata(outcome))
 
     return model

@@ -5,6 +5,7 @@ import dagster as dg
 from energy_pipeline.domain.columns import DATA_YEAR
 from energy_pipeline.domain.profile import render_profile
 from energy_pipeline.orchestration.assets.buildings import DATA_GROUP
+from energy_pipeline.orchestration.automation import AFTER_CHECKED_UPSTREAM
 from energy_pipeline.orchestration.metadata import embedded_images
 from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
 from energy_pipeline.orchestration.resources import ArtifactStore
@@ -14,6 +15,7 @@ from energy_pipeline.orchestration.resources import ArtifactStore
     group_name=DATA_GROUP,
     ins=year_frame_ins("raw_buildings", "cleaned_buildings", "rejected_buildings"),
     kinds={"matplotlib"},
+    automation_condition=AFTER_CHECKED_UPSTREAM,
     description="Target distributions (raw and log), missing values per column, outliers and targets by "
     "property type, across every materialized data year.",
 )

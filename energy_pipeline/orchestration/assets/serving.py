@@ -8,6 +8,7 @@ import bentoml
 import dagster as dg
 
 from energy_pipeline.modelling import SelectionOutcome
+from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.orchestration.training_resources import MlflowTracking
@@ -46,7 +47,8 @@ def bento(
         champions.append(
             Champion(outcome.version.name, version, tracker.champion_winner(outcome.version.name, version))
         )
-    built = build_bento(champions, PROJECT_ROOT, packaging.base_image, packaging.python_version)
+    with transient_errors_retried(context):  # the champions are downloaded from the MLflow server
+        built = build_bento(champions, PROJECT_ROOT, packaging.base_image, packaging.python_version)
     context.log.info(f"bento {built.tag} at {built.path}")
     return dg.Output(
         str(built.tag),
@@ -108,8 +110,9 @@ def ecr_image(
     host, path = uri.split("/", 1)
     host = ecr.registry_host or host
     remote = f"{host}/{path}:{serving_image.tag}"
-    login = dataclasses.replace(repository.login(), endpoint=host)
-    push_with(serving_image.backend, serving_image.name, remote, login, tls_verify=ecr.tls_verify)
+    with transient_errors_retried(context):
+        login = dataclasses.replace(repository.login(), endpoint=host)
+        push_with(serving_image.backend, serving_image.name, remote, login, tls_verify=ecr.tls_verify)
     details = repository.wait_for(serving_image.tag)
     if details is None:
         raise dg.Failure(f"pushed {remote} but ECR does not list tag {serving_image.tag}")

@@ -1,0 +1,68 @@
+"""The training assets against a real `mlflow server` process (SQLite backend, proxied local artifacts) on a
+free localhost port: only the tracking URI changes, as it would for the production server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from energy_pipeline.cli import format_summary, run_pipeline
+from energy_pipeline.orchestration.training_resources import MlflowTracking
+from energy_pipeline_tests.conftest import copy_exports
+from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
+from energy_pipeline_tests.services import free_port, wait_for_http
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("mlflow")),
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{root / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(root / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{url}/health", server, log_path, timeout=120)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def test_training_logs_and_registers_on_an_mlflow_server(mlflow_server: str, tmp_path: Path) -> None:
+    landing = copy_exports(tmp_path / "landing", years=(2015,))
+    with throwaway_instance(tmp_path) as instance:
+        defs = definitions_for(landing, tmp_path / "artifacts", mlflow=MlflowTracking(tracking_uri=mlflow_server))
+        reports = run_pipeline(instance, defs, jobs=("ingest_job", "training_job"))
+        assert all(r.success for r in reports), format_summary(reports)
+    client = MlflowClient(mlflow_server)
+    for name in ("energy-pipeline-site-energy", "energy-pipeline-ghg-emissions"):
+        champion = client.get_model_version_by_alias(name, "champion")
+        assert champion.version == "1" and champion.tags["gate.decision"] == "promoted"
+        run = client.get_run(champion.run_id)
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # artifacts travel through the server
+        assert {"holdout_r2_log", "interval_log_halfwidth"} <= set(run.data.metrics)
+    assert not (tmp_path / "mlflow").exists()  # nothing fell back to a local store
