@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -60,3 +61,32 @@ def moto_server(folder: Path) -> Iterator[str]:
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+@contextmanager
+def served_bento(bento_tag: str, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`bentoml serve <tag>` on a free port until ready; yields its base URL."""
+    port = free_port()
+    with log_path.open("wb") as log:  # a file, not a pipe: an unread pipe fills up and blocks the server
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("bentoml")),
+                "serve",
+                bento_tag,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{base}/readyz", server, log_path, timeout=120)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +19,11 @@ import pytest
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.domain.features import model_inputs
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, ImageBuilder
+from energy_pipeline.serving.auth import API_KEY_ENV
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
 from energy_pipeline_tests.conftest import copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, throwaway_instance
-from energy_pipeline_tests.services import free_port
+from energy_pipeline_tests.services import served_bento
 
 SERVING_JOBS = ("ingest_job", "training_job", "serving_job")
 
@@ -54,37 +52,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         }
         tracking_uri = defs.resources["mlflow"].tracking_uri
         image_materialized = materialized_partitions(instance, "serving_image")
-    port = free_port()
-    log = (root / "server.log").open("wb")  # a file, not a pipe: an unread pipe fills up and blocks the server
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("bentoml")),
-            "serve",
-            bento_tag,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env={**os.environ},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise RuntimeError((root / "server.log").read_text())
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("the Bento did not become ready in 120 s")
+    with served_bento(bento_tag, root / "server.log") as base:
         yield {
             "base": base,
             "bento": bento_tag,
@@ -93,10 +61,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "image_materialized": image_materialized,
             "summary": format_summary(reports),
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def _post(served: dict[str, Any], route: str, body: object) -> httpx.Response:
@@ -245,3 +209,19 @@ def test_malformed_json_is_a_4xx(served: dict[str, Any]) -> None:
         f"{served['base']}/predict", content=b"{not json", timeout=10, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
+
+
+def test_api_key_when_configured_guards_the_apis_but_not_health(served: dict[str, Any], tmp_path: Path) -> None:
+    key = "test-key-" + os.urandom(8).hex()
+    with served_bento(served["bento"], tmp_path / "server.log", env={API_KEY_ENV: key}) as base:
+        body = {"building": EXAMPLE_BUILDING}
+        refused = httpx.post(f"{base}/predict", json=body, timeout=30)
+        assert refused.status_code == 401 and "x-api-key" in refused.json()["error"]
+        assert httpx.post(f"{base}/predict", json=body, headers={"x-api-key": "wrong"}, timeout=30).status_code == 401
+        assert httpx.post(f"{base}/predict", json=body, headers={"x-api-key": key}, timeout=30).status_code == 200
+        bearer = {"authorization": f"Bearer {key}"}
+        assert httpx.get(f"{base}/v1/model_info", headers=bearer, timeout=30).status_code == 200
+        assert httpx.get(f"{base}/v1/model_info", timeout=30).status_code == 401
+        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/docs.json", timeout=10).status_code == 200
+    assert httpx.post(f"{served['base']}/predict", json=body, timeout=30).status_code == 200  # unset: open

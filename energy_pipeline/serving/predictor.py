@@ -19,7 +19,7 @@ from mlflow.models import Model
 
 from energy_pipeline.domain.columns import TARGET_SPECS
 from energy_pipeline.domain.features import model_inputs
-from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, Prediction
+from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, ModelInfo, Prediction
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,12 @@ class Predictor:
         rows["data_year"] = rows["data_year"].fillna(self.default_year)
         rows["number_of_floors"] = rows["number_of_floors"].replace(0, np.nan)  # 0 means unknown, as in cleaning
         return model_inputs(rows)
+
+    def model_info(self) -> ModelInfo:
+        return ModelInfo(
+            models={key: model.card for key, model in self.models.items()},
+            input_schema=Building.model_json_schema(),
+        )
 
     def predict(self, buildings: Sequence[Building]) -> list[Prediction]:
         frame = self.frame(buildings)

@@ -14,6 +14,7 @@ from bentoml.mlflow import MLFLOW_MODEL_FOLDER
 from fastapi import FastAPI
 from pydantic import Field
 
+from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
 from energy_pipeline.serving.predictor import Predictor, ServedModel
 from energy_pipeline.serving.schemas import MAX_BATCH, Building, ModelInfo, Prediction
 
@@ -79,12 +80,13 @@ class EnergyService:
     @bentoml.api
     def model_info(self) -> ModelInfo:
         """Registered model names and versions, training data years, protocol scores and the input schema."""
-        return ModelInfo(
-            models={key: model.card for key, model in self.predictor.models.items()},
-            input_schema=Building.model_json_schema(),
-        )
+        return self.predictor.model_info()
 
     @info_app.get("/model_info")
     def get_model_info(self) -> ModelInfo:
         """`GET /v1/model_info`: the same answer as `POST /model_info`."""
-        return self.model_info()
+        return self.predictor.model_info()
+
+
+if (_api_key := api_key_from_environment()) is not None:
+    EnergyService.add_asgi_middleware(ApiKeyMiddleware, api_key=_api_key)
