@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from energy_pipeline.serving.bento_build import SERVING_PACKAGES
+import yaml
+
+from energy_pipeline.serving.bento_build import BENTOFILE, SERVING_PACKAGES
 
 # Importable here but absent from the serving image (mlflow-skinny, no training stack).
 NOT_IN_THE_IMAGE = ("pandera", "dagster", "xgboost", "sqlalchemy", "flask", "matplotlib", "pyarrow", "boto3")
@@ -34,3 +36,10 @@ def test_the_probe_does_fail_on_a_training_module() -> None:
 
 def test_serving_packages_leave_out_the_mlflow_server() -> None:
     assert "mlflow-skinny" in SERVING_PACKAGES and "mlflow" not in SERVING_PACKAGES
+
+
+def test_bentofile_names_every_serving_package_and_skips_lock() -> None:
+    options = yaml.safe_load(BENTOFILE.read_text())
+    assert set(SERVING_PACKAGES) | {"xgboost", "lightgbm"} == set(options["python"]["packages"])
+    assert options["python"]["lock_packages"] is False
+    assert options["service"] == "energy_pipeline.serving.service:EnergyService"

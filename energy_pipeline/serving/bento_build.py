@@ -7,12 +7,13 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 import bentoml
+import yaml
 from bentoml.exceptions import NotFound
 
 from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, SITE_ENERGY_MODEL
 
-SERVICE = "energy_pipeline.serving.service:EnergyService"
-# mlflow-skinny loads the MLflow model (same `mlflow` module, no tracking server, UI or database drivers)
+BENTOFILE = Path(__file__).with_name("bentofile.yaml")
+# mlflow-skinny loads the MLflow model (the same `mlflow` module, without the tracking server, UI or DB drivers)
 SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "fastapi", "bentoml")
 
 
@@ -60,18 +61,19 @@ def build_bento(champions: list[Champion], project_root: Path, base_image: str, 
         return bentoml.get(f"energy_pipeline:{version}")
     except NotFound:
         pass
+    options = yaml.safe_load(BENTOFILE.read_text())
     return bentoml.bentos.build(
-        SERVICE,
-        name="energy_pipeline",
+        options["service"],
+        name=options["name"],
         version=version,
         labels={
             "site_energy_version": by_name[SITE_ENERGY_MODEL],
             "ghg_emissions_version": by_name[GHG_EMISSIONS_MODEL],
         },
         build_ctx=str(project_root),
-        include=["energy_pipeline/**/*.py"],
-        exclude=["energy_pipeline/orchestration/**", "energy_pipeline_tests/**"],
+        include=options["include"],
+        exclude=options["exclude"],
         models=[str(m.tag) for m in models],
-        python={"packages": serving_packages(champions), "lock_packages": False},
+        python={**options["python"], "packages": serving_packages(champions)},
         docker={"base_image": base_image, "python_version": python_version},
     )
