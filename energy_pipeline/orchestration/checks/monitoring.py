@@ -26,7 +26,8 @@ def cleaned_buildings_drift(
 ) -> dg.AssetCheckResult:
     champion = mlflow.tracker().champion_metadata(mlflow.model_name(TARGET_SPECS[0].key))
     if champion is None or "drift_reference" not in champion[1]:
-        return dg.AssetCheckResult(passed=True, metadata={"reference": "no champion yet: nothing to compare with"})
+        why = "no champion yet: nothing to compare with"
+        return dg.AssetCheckResult(passed=True, description=why, metadata={"reference": why})
     version, metadata = champion
     rows = feature_drift(metadata["drift_reference"], cleaned_buildings, monitoring.psi_threshold)
     drifted = [r.feature for r in rows if r.drifted]
@@ -82,7 +83,8 @@ def champion_performance_on_year(
             }
         )
     if not rows:
-        return dg.AssetCheckResult(passed=True, metadata={"reference": "no champion yet: nothing to score"})
+        why = "no champion yet: nothing to score"
+        return dg.AssetCheckResult(passed=True, description=why, metadata={"reference": why})
     decayed = [r["model"] for r in rows if r["drop"] > monitoring.max_r2_log_drop]
     return dg.AssetCheckResult(
         passed=not decayed,
