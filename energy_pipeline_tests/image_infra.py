@@ -24,7 +24,7 @@ import httpx
 import psutil
 
 from energy_pipeline.serving.image import BUILDAH_ENV
-from energy_pipeline_tests.services import free_port, wait_for_http
+from energy_pipeline_tests.services import free_port, running_server, wait_for_http
 
 IMAGE_TOOLS = ("buildah", "skopeo", "debootstrap", "docker-registry", "htpasswd")
 TEST_BASE_IMAGE = "localhost/energy-pipeline-test-base:bookworm"
@@ -106,17 +106,9 @@ def htpasswd_registry(folder: Path, username: str, password: str) -> Iterator[st
         )
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}  # it reads them as config
-    log_path = folder / "registry.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            ["docker-registry", "serve", str(config)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/v2/", server, log_path, timeout=30, expect=401)  # auth is on
-            yield f"127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    args = ["docker-registry", "serve", str(config)]
+    with running_server(args, folder / "registry.log", "/v2/", port, expect=401, env=env):  # 401: auth is on
+        yield f"127.0.0.1:{port}"
 
 
 @contextmanager

@@ -44,49 +44,39 @@ def wait_for_http(
 
 
 @contextmanager
+def running_server(
+    args: list[str], log_path: Path, ready_path: str, port: int, expect: int = 200, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A server process on 127.0.0.1:`port` until `ready_path` answers `expect`; yields its base URL and stops it.
+    Output goes to a file, not a pipe: an unread pipe fills up and blocks the server."""
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{base}{ready_path}", server, log_path, timeout=120, expect=expect)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def venv_tool(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+@contextmanager
 def moto_server(folder: Path) -> Iterator[str]:
     """moto's server on 127.0.0.1: the AWS APIs over real HTTP, so boto3 code runs unchanged against it."""
     port = free_port()
-    log_path = folder / "moto.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_http(f"{url}/moto-api/", server, log_path, timeout=60)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    args = [venv_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with running_server(args, folder / "moto.log", "/moto-api/", port) as url:
+        yield url
 
 
 @contextmanager
 def served_bento(bento_tag: str, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """`bentoml serve <tag>` on a free port until ready; yields its base URL."""
     port = free_port()
-    with log_path.open("wb") as log:  # a file, not a pipe: an unread pipe fills up and blocks the server
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("bentoml")),
-                "serve",
-                bento_tag,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env={**os.environ, **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_http(f"{base}/readyz", server, log_path, timeout=120)
-            yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    args = [venv_tool("bentoml"), "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)]
+    with running_server(args, log_path, "/readyz", port, env={**os.environ, **(env or {})}) as base:
+        yield base

@@ -10,7 +10,6 @@ tests skip, saying so, only where those packages cannot be installed.
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,16 +49,10 @@ def image_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         **AWS_TEST_CREDENTIALS,
     }
     (root / "auth.json").write_text("{}")
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # module scope: restored when the module's tests are done
+        for key, value in env.items():
+            patch.setenv(key, value)
         yield root
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ free localhost port: only the tracking URI changes, as it would for the producti
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.orchestration.training_resources import MlflowTracking
 from energy_pipeline_tests.conftest import copy_exports
 from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
-from energy_pipeline_tests.services import free_port, wait_for_http
+from energy_pipeline_tests.services import free_port, running_server, venv_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -24,32 +22,20 @@ pytestmark = pytest.mark.e2e
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("mlflow")),
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{root / 'mlflow.db'}",
-                "--artifacts-destination",
-                str(root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_http(f"{url}/health", server, log_path, timeout=120)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    args = [
+        venv_tool("mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with running_server(args, root / "server.log", "/health", port) as url:
+        yield url
 
 
 def test_training_logs_and_registers_on_an_mlflow_server(mlflow_server: str, tmp_path: Path) -> None:

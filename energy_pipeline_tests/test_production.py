@@ -35,17 +35,11 @@ PROD_ENV = {
 
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    saved = {k: os.environ.get(k) for k in AWS_TEST_CREDENTIALS}
-    os.environ.update(AWS_TEST_CREDENTIALS)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in AWS_TEST_CREDENTIALS.items():
+            patch.setenv(key, value)
         with moto_server(tmp_path_factory.mktemp("moto-s3")) as url:
             yield url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _bucket(endpoint: str, name: str) -> Any:

@@ -7,7 +7,7 @@ not: a retraining that keeps the champion must not rebuild the image, so `champi
 
 import dagster as dg
 
-from energy_pipeline.orchestration.settings import environment
+from energy_pipeline.orchestration.settings import automation_starts_running
 
 AFTER_CHECKED_UPSTREAM = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
@@ -15,6 +15,6 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     name="retrain_on_new_data",
     target=dg.AssetSelection.all(),
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING if environment() == "prod" else dg.DefaultSensorStatus.STOPPED,
+    default_status=dg.DefaultSensorStatus.RUNNING if automation_starts_running() else dg.DefaultSensorStatus.STOPPED,
     description="Evaluates the assets' automation conditions: profile and training follow a checked ingest.",
 )

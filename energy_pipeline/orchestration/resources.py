@@ -40,39 +40,46 @@ class LandingZone(dg.ConfigurableResource):
         client = S3Resource(endpoint_url=self.s3_endpoint_url or None, region_name=self.s3_region or None)
         return client.get_client(), bucket, prefix
 
-    def listing(self) -> dict[str, LandedFile]:
-        """Data year -> its export, with a content digest (S3: the ETag) to tell a new drop from a re-drop."""
+    def _exports(self) -> dict[str, tuple[str, str | None]]:
+        """File name -> (location, digest when the store gives one for free: S3's ETag)."""
         if self.s3_url:
             client, bucket, prefix = self._s3()
-            objects = {}
+            found = {}
             for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     name = item["Key"][len(prefix) :].lstrip("/")
                     if "/" not in name:
-                        objects[name] = item["ETag"].strip('"')
-            files = year_files(objects)
-            return {y: LandedFile(name, objects[name], f"s3://{bucket}/{prefix}{name}") for y, name in files.items()}
+                        found[name] = (f"s3://{bucket}/{item['Key']}", item["ETag"].strip('"'))
+            return found
         folder = Path(self.directory)
-        names = [p.name for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
-        return {
-            year: LandedFile(name, hashlib.sha256((folder / name).read_bytes()).hexdigest(), str(folder / name))
-            for year, name in year_files(names).items()
-        }
+        paths = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+        return {p.name: (str(p), None) for p in paths}
 
     def year_files(self) -> dict[str, str]:
-        return {year: landed.name for year, landed in self.listing().items()}
+        return year_files(self._exports())
+
+    def listing(self) -> dict[str, LandedFile]:
+        """Data year -> its export, with a content digest (S3: the ETag) to tell a new drop from a re-drop."""
+        exports = self._exports()
+        listed = {}
+        for year, name in year_files(exports).items():
+            location, digest = exports[name]
+            listed[year] = LandedFile(name, digest or hashlib.sha256(Path(location).read_bytes()).hexdigest(), location)
+        return listed
 
     def read_year(self, year: str) -> tuple[str, bytes]:
-        """(location, content) of that year's export."""
-        files = self.listing()
+        """(location, content) of that year's export; only that file is read."""
+        exports = self._exports()
+        files = year_files(exports)
         if year not in files:
             raise LandingError(f"no export for {year} in {self.location} (found years: {sorted(files)})")
-        landed = files[year]
+        location, _ = exports[files[year]]
         if self.s3_url:
             client, bucket, _ = self._s3()
-            key = landed.location.removeprefix(f"s3://{bucket}/")
-            return landed.location, client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return landed.location, Path(landed.location).read_bytes()
+            return location, client.get_object(Bucket=bucket, Key=location.removeprefix(f"s3://{bucket}/"))[
+                "Body"
+            ].read()
+        return location, Path(location).read_bytes()
 
 
 class ArtifactStore(dg.ConfigurableResource):

@@ -9,11 +9,10 @@ from energy_pipeline.orchestration.alerting import FailureAlerts
 from energy_pipeline.orchestration.jobs import ingest_job, serving_job
 from energy_pipeline.orchestration.partitions import DATA_YEARS, DATA_YEARS_NAME
 from energy_pipeline.orchestration.resources import LandingZone
-from energy_pipeline.orchestration.settings import environment
+from energy_pipeline.orchestration.settings import automation_starts_running
 
 MODEL_ASSETS = ("site_energy_model", "ghg_emissions_model")
-# Locally a person starts sensors in the UI; in production they run from the first deploy.
-DEFAULT_STATUS = dg.DefaultSensorStatus.RUNNING if environment() == "prod" else dg.DefaultSensorStatus.STOPPED
+DEFAULT_STATUS = dg.DefaultSensorStatus.RUNNING if automation_starts_running() else dg.DefaultSensorStatus.STOPPED
 
 
 @dg.sensor(

@@ -46,3 +46,8 @@ def environment() -> str:
     if name not in ENVIRONMENTS:
         raise ValueError(f"ENERGY_PIPELINE_ENV={name!r}: expected one of {', '.join(ENVIRONMENTS)}")
     return name
+
+
+def automation_starts_running() -> bool:
+    """Locally a person starts sensors and schedules in the UI; in production they run from the first deploy."""
+    return environment() == "prod"

@@ -12,6 +12,10 @@ from energy_pipeline.orchestration.training_resources import MlflowTracking, Mon
 from energy_pipeline.tracking import load_model
 
 
+def _nothing_to_compare(why: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True, description=why, metadata={"reference": why})
+
+
 @dg.asset_check(
     asset="cleaned_buildings",
     partitions_def=DATA_YEARS,
@@ -24,10 +28,10 @@ def cleaned_buildings_drift(
     mlflow: MlflowTracking,
     monitoring: MonitoringPolicy,
 ) -> dg.AssetCheckResult:
-    champion = mlflow.tracker().champion_metadata(mlflow.model_name(TARGET_SPECS[0].key))
+    name = mlflow.model_name(TARGET_SPECS[0].key)
+    champion = mlflow.tracker().champion_metadata(name)
     if champion is None or "drift_reference" not in champion[1]:
-        why = "no champion yet: nothing to compare with"
-        return dg.AssetCheckResult(passed=True, description=why, metadata={"reference": why})
+        return _nothing_to_compare("no champion yet: nothing to compare with")
     version, metadata = champion
     rows = feature_drift(metadata["drift_reference"], cleaned_buildings, monitoring.psi_threshold)
     drifted = [r.feature for r in rows if r.drifted]
@@ -39,8 +43,7 @@ def cleaned_buildings_drift(
             "drifted_features": drifted,
             "max_psi": rows[0].psi if rows else 0.0,
             "psi_threshold": monitoring.psi_threshold,
-            "reference": f"{mlflow.model_name(TARGET_SPECS[0].key)} v{version}, years "
-            f"{', '.join(metadata.get('data_years', []))}",
+            "reference": f"{name} v{version}, years {', '.join(metadata.get('data_years', []))}",
             "features": markdown_table([r.__dict__ for r in rows]),
         },
     )
@@ -83,8 +86,7 @@ def champion_performance_on_year(
             }
         )
     if not rows:
-        why = "no champion yet: nothing to score"
-        return dg.AssetCheckResult(passed=True, description=why, metadata={"reference": why})
+        return _nothing_to_compare("no champion yet: nothing to score")
     decayed = [r["model"] for r in rows if r["drop"] > monitoring.max_r2_log_drop]
     return dg.AssetCheckResult(
         passed=not decayed,
