@@ -20,6 +20,7 @@ from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.domain.features import model_inputs
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, ImageBuilder
 from energy_pipeline.serving.auth import API_KEY_ENV
+from energy_pipeline.serving.body_limit import DEFAULT_MAX_BODY_BYTES
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
 from energy_pipeline_tests.conftest import copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, throwaway_instance
@@ -225,3 +226,43 @@ def test_api_key_when_configured_guards_the_apis_but_not_health(served: dict[str
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
         assert httpx.get(f"{base}/docs.json", timeout=10).status_code == 200
     assert httpx.post(f"{served['base']}/predict", json=body, timeout=30).status_code == 200  # unset: open
+
+
+def test_model_info_says_requests_use_the_compiled_models(served: dict[str, Any]) -> None:
+    cards = _post(served, "model_info", {}).json()["models"]
+    assert all(card["scoring"].startswith("compiled: ") for card in cards.values()), cards
+
+
+def _oversized_body() -> bytes:
+    filler = json.dumps({"building": EXAMPLE_BUILDING, "padding": "x"}).encode()
+    return filler + b" " * (DEFAULT_MAX_BODY_BYTES - len(filler) + 1)
+
+
+def test_a_body_over_the_limit_is_a_413_whether_declared_or_streamed(served: dict[str, Any]) -> None:
+    body = _oversized_body()
+    headers = {"content-type": "application/json"}
+    declared = httpx.post(f"{served['base']}/predict", content=body, headers=headers, timeout=60)
+    assert declared.status_code == 413 and str(DEFAULT_MAX_BODY_BYTES) in declared.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count as it reads
+        for start in range(0, len(body), 1 << 20):
+            yield body[start : start + (1 << 20)]
+
+    streamed = httpx.post(f"{served['base']}/predict", content=chunks(), headers=headers, timeout=60)
+    assert streamed.status_code == 413, streamed.text
+    assert _post(served, "predict", {"building": EXAMPLE_BUILDING}).status_code == 200  # the server is fine
+
+
+def test_the_largest_legal_batch_fits_under_the_body_limit() -> None:
+    full = {
+        **EXAMPLE_BUILDING,
+        "second_largest_property_use_type": "Non-Refrigerated Warehouse",
+        "second_largest_property_use_type_gfa": 1234567.5,
+        "third_largest_property_use_type": "Supermarket/Grocery Store",
+        "third_largest_property_use_type_gfa": 1234567.5,
+        "property_gfa_buildings": 88434.123456789,
+        "energy_star_score": 99.123456789,
+        "data_year": 2016,
+    }
+    Building(**full)
+    assert len(json.dumps({"buildings": [full] * MAX_BATCH}).encode()) < DEFAULT_MAX_BODY_BYTES

@@ -3,7 +3,7 @@ serving computes exactly what training computed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -112,10 +112,57 @@ def model_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _use_shares(frame: pd.DataFrame) -> pd.DataFrame:
-    uses = frame[list(USE_GFAS)].fillna(0.0).clip(lower=0.0)
-    denominator = np.maximum(uses.sum(axis=1), frame["property_gfa_total"].fillna(0.0)).replace(0, np.nan)
-    return uses.div(denominator, axis=0).fillna(0.0)
+# The arithmetic below works on numpy columns: the DataFrame transformers and the compiled scoring path
+# (`domain/fast_scoring.py`) call the same functions, so they cannot drift apart.
+Columns = Mapping[str, np.ndarray]
+
+
+def _fill_nan(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    return np.where(np.isnan(values), fill, values)
+
+
+def use_shares(use_gfas: np.ndarray, gfa_total: np.ndarray) -> np.ndarray:
+    """(n, 3) shares of the largest, second and third use in the floor area (0 where unknown)."""
+    uses = np.clip(_fill_nan(use_gfas), 0.0, None)
+    denominator = np.maximum(uses.sum(axis=1), _fill_nan(gfa_total))
+    return _fill_nan(uses / np.where(denominator == 0, np.nan, denominator)[:, None])
+
+
+def use_gfas(columns: Columns) -> np.ndarray:
+    return np.column_stack([np.asarray(columns[c], dtype=float) for c in USE_GFAS])
+
+
+def prior_column(encoded: np.ndarray, shares: np.ndarray, gfa_total: np.ndarray) -> np.ndarray:
+    """Floor-area-weighted encoded intensity of the uses, back on the scale of the target (log1p units)."""
+    weights = shares.sum(axis=1)
+    prior = np.where(weights > 0, (encoded * shares).sum(axis=1) / np.where(weights > 0, weights, 1), 0.0)
+    return np.where(weights > 0, prior, encoded[:, 0]) + np.log1p(gfa_total)
+
+
+def derived_features(columns: Columns) -> dict[str, np.ndarray]:
+    """The engineered numeric columns, from raw numeric columns as float arrays."""
+    gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
+    gfa_buildings = np.asarray(columns["property_gfa_buildings"], dtype=float)
+    floors = np.asarray(columns["number_of_floors"], dtype=float)
+    floors = np.where(floors > 0, floors, np.nan)
+    shares = use_shares(use_gfas(columns), gfa_total)
+    parking = np.asarray(columns["property_gfa_parking"], dtype=float) / np.where(gfa_total == 0, np.nan, gfa_total)
+    age = np.asarray(columns[DATA_YEAR], dtype=float) - np.asarray(columns["year_built"], dtype=float)
+    return {
+        "log_gfa_total": np.log1p(gfa_total),
+        "log_gfa_buildings": np.log1p(gfa_buildings),
+        "building_age": np.clip(age, 0.0, None),
+        "parking_share": _fill_nan(parking),
+        "largest_use_share": shares[:, 0],
+        "second_use_share": shares[:, 1],
+        "third_use_share": shares[:, 2],
+        "log_gfa_per_floor": np.log1p(gfa_buildings / floors),
+    }
+
+
+def uses_or_none(values: Iterable[object]) -> list[object]:
+    """A use type, or NO_USE where there is none: the prior's encoder needs a category for 'no such use'."""
+    return [NO_USE if v is None or v != v else v for v in values]
 
 
 class UseTypePrior(TransformerMixin, BaseEstimator):
@@ -128,7 +175,7 @@ class UseTypePrior(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _uses(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[list(USE_TYPES)].astype("object").where(frame[list(USE_TYPES)].notna(), NO_USE)
+        return pd.DataFrame({use: uses_or_none(frame[use]) for use in USE_TYPES}, index=frame.index, dtype=object)
 
     def _intensity(self, frame: pd.DataFrame, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=float) - np.log1p(frame["property_gfa_total"].to_numpy(dtype=float))
@@ -154,13 +201,9 @@ class UseTypePrior(TransformerMixin, BaseEstimator):
         return self._with_prior(X, self.encoder_.transform(self._uses(X)))
 
     def _with_prior(self, X: pd.DataFrame, encoded: np.ndarray) -> pd.DataFrame:
-        shares = _use_shares(X).to_numpy()
-        weights = shares.sum(axis=1)
-        prior = np.where(weights > 0, (encoded * shares).sum(axis=1) / np.where(weights > 0, weights, 1), 0.0)
+        gfa_total = X["property_gfa_total"].to_numpy(dtype=float)
         out = X.copy()
-        out[PRIOR_COLUMN] = np.where(weights > 0, prior, encoded[:, 0]) + np.log1p(
-            X["property_gfa_total"].to_numpy(dtype=float)
-        )
+        out[PRIOR_COLUMN] = prior_column(encoded, use_shares(use_gfas(X), gfa_total), gfa_total)
         return out
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
@@ -185,22 +228,7 @@ class BuildingFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "columns_")
-        gfa_total = X["property_gfa_total"].astype(float)
-        floors = X["number_of_floors"].astype(float).where(lambda s: s > 0)
-        shares = _use_shares(X)
-        derived = pd.DataFrame(
-            {
-                "log_gfa_total": np.log1p(gfa_total),
-                "log_gfa_buildings": np.log1p(X["property_gfa_buildings"].astype(float)),
-                "building_age": (X[DATA_YEAR] - X["year_built"]).clip(lower=0).astype(float),
-                "parking_share": (X["property_gfa_parking"] / gfa_total.replace(0, np.nan)).fillna(0.0),
-                "largest_use_share": shares[USE_GFAS[0]],
-                "second_use_share": shares[USE_GFAS[1]],
-                "third_use_share": shares[USE_GFAS[2]],
-                "log_gfa_per_floor": np.log1p(X["property_gfa_buildings"].astype(float) / floors),
-            },
-            index=X.index,
-        )
+        derived = pd.DataFrame(derived_features(X), index=X.index)
         source = pd.concat([X, derived], axis=1)
         return source[self.columns_]
 

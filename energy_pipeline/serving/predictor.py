@@ -1,8 +1,9 @@
 """Predictions with intervals from the registered pipelines: used by the BentoML service and by the tests.
 
-Per request: one DataFrame from the validated buildings and one `predict` per target. The pipelines are the
-exact ones registered in MLflow (loaded from the MLflow model directory that the Bento carries), so the
-endpoint computes the same features as training did.
+The pipelines are the exact ones registered in MLflow (loaded from the MLflow model directory that the Bento
+carries). At load time each is compiled into numpy arrays (`domain/fast_scoring.py`) and checked against the
+pipeline on the model's own input example; per request the validated buildings become column arrays, not a
+DataFrame, and the endpoint computes the same numbers as training did.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 import pandas as pd
 from mlflow.models import Model
 
-from energy_pipeline.domain.columns import TARGET_SPECS
-from energy_pipeline.domain.features import model_inputs
+from energy_pipeline.domain.columns import DATA_YEAR, TARGET_SPECS
+from energy_pipeline.domain.fast_scoring import Columns, Scorer, compile_model
+from energy_pipeline.domain.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS
 from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, ModelInfo, Prediction
 
 
@@ -27,10 +29,15 @@ class ServedModel:
     key: str  # target key: site_energy | ghg_emissions
     card: ModelCard
     estimator: Any
+    scorer: Scorer
 
     @classmethod
     def from_mlflow_dir(cls, key: str, path: Path, registered_model: str, version: str) -> ServedModel:
-        metadata = Model.load(str(path)).metadata or {}
+        logged = Model.load(str(path))
+        metadata = logged.metadata or {}
+        estimator = mlflow.sklearn.load_model(str(path))
+        example = logged.load_input_example(str(path))
+        scorer = compile_model(estimator, example if isinstance(example, pd.DataFrame) else None)
         card = ModelCard(
             registered_model=registered_model,
             version=version,
@@ -41,11 +48,12 @@ class ServedModel:
             cv_metrics=metadata.get("cv_metrics", {}),
             interval_log_halfwidth=float(metadata["interval_log_halfwidth"]),
             interval_coverage=float(metadata.get("interval_coverage", 0.8)),
+            scoring=f"{scorer.kind}: {scorer.detail}",
         )
-        return cls(key=key, card=card, estimator=mlflow.sklearn.load_model(str(path)))
+        return cls(key=key, card=card, estimator=estimator, scorer=scorer)
 
-    def estimates(self, frame: pd.DataFrame) -> list[Estimate]:
-        predicted = np.clip(np.asarray(self.estimator.predict(frame), dtype=float), 0.0, None)
+    def estimates(self, columns: Columns) -> list[Estimate]:
+        predicted = np.clip(self.scorer.predict(columns), 0.0, None)
         log_predicted, halfwidth = np.log1p(predicted), self.card.interval_log_halfwidth
         lower, upper = np.expm1(log_predicted - halfwidth).clip(min=0.0), np.expm1(log_predicted + halfwidth)
         return [
@@ -63,11 +71,21 @@ class Predictor:
         self.default_year = max(int(y) for m in models.values() for y in m.card.data_years or ["2016"])
         self.versions = {m.card.registered_model: m.card.version for m in models.values()}
 
-    def frame(self, buildings: Sequence[Building]) -> pd.DataFrame:
-        rows = pd.DataFrame([b.model_dump() for b in buildings])
-        rows["data_year"] = rows["data_year"].fillna(self.default_year)
-        rows["number_of_floors"] = rows["number_of_floors"].replace(0, np.nan)  # 0 means unknown, as in cleaning
-        return model_inputs(rows)
+    def columns(self, buildings: Sequence[Building]) -> dict[str, np.ndarray]:
+        """Validated buildings as the model's raw input columns (what `model_inputs` makes of a DataFrame)."""
+        columns: dict[str, np.ndarray] = {}
+        for name in CATEGORICAL_INPUTS:
+            values = np.empty(len(buildings), dtype=object)
+            values[:] = [getattr(b, name) for b in buildings]
+            columns[name] = values
+        columns["council_district_code"][:] = [str(b.council_district_code) for b in buildings]
+        for name in NUMERIC_INPUTS:  # None becomes NaN
+            columns[name] = np.array([getattr(b, name) for b in buildings], dtype=float)
+        year = columns[DATA_YEAR]
+        columns[DATA_YEAR] = np.where(np.isnan(year), float(self.default_year), year)
+        floors = columns["number_of_floors"]
+        columns["number_of_floors"] = np.where(floors == 0, np.nan, floors)  # 0 means unknown, as in cleaning
+        return columns
 
     def model_info(self) -> ModelInfo:
         return ModelInfo(
@@ -76,9 +94,9 @@ class Predictor:
         )
 
     def predict(self, buildings: Sequence[Building]) -> list[Prediction]:
-        frame = self.frame(buildings)
-        energy = self.models["site_energy"].estimates(frame)
-        ghg = self.models["ghg_emissions"].estimates(frame)
+        columns = self.columns(buildings)
+        energy = self.models["site_energy"].estimates(columns)
+        ghg = self.models["ghg_emissions"].estimates(columns)
         return [
             Prediction(site_energy_use_kbtu=e, total_ghg_emissions_t_co2e=g, model_versions=self.versions)
             for e, g in zip(energy, ghg, strict=True)

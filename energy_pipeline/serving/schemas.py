@@ -110,6 +110,7 @@ class ModelCard(BaseModel):
     cv_metrics: dict[str, float]
     interval_log_halfwidth: float
     interval_coverage: float
+    scoring: str = Field(default="", description="How requests are scored: the compiled model family, or why not")
 
 
 class ModelInfo(BaseModel):

@@ -1,11 +1,18 @@
 """The BentoML service: `bentoml serve energy_pipeline.serving.service:EnergyService`.
 
 Both champions come from the Bento model store, where the `bento` asset imported them from the MLflow
-registry (`bentoml.mlflow.import_model`); the service loads those exact MLflow model directories once.
+registry (`bentoml.mlflow.import_model`); the service loads those exact MLflow model directories once and
+compiles them into numpy scorers (`domain/fast_scoring.py`).
+
+Latency choices (measured in `bench/results/load.json`): a single building is scored on the event loop
+(`async def`: it takes well under a millisecond, a thread hop costs more); batches run in the thread pool so they
+never block single requests; objects built while loading are frozen out of the garbage collector's passes; and
+a short traffic timeout, since BentoML keeps each request's objects until it expires.
 """
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +22,9 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
+from energy_pipeline.serving.body_limit import BodySizeLimitMiddleware, max_body_from_environment
 from energy_pipeline.serving.predictor import Predictor, ServedModel
-from energy_pipeline.serving.schemas import MAX_BATCH, Building, ModelInfo, Prediction
+from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building, ModelInfo, Prediction
 
 SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
 GHG_EMISSIONS_MODEL = "energy-pipeline-ghg-emissions"
@@ -48,8 +56,8 @@ info_app = FastAPI(title="energy_pipeline info", description="Read-only informat
     name="energy_pipeline",
     description="Yearly site energy use (kBtu) and GHG emissions (t CO2e) of a Seattle non-residential building, "
     "from what is known before it is metered, with 80% prediction intervals.",
-    traffic={"timeout": 30},
-    workers=1,
+    traffic={"timeout": 10},
+    workers=2,
     image=SERVING_IMAGE,
     envs=IMAGE_BUILD_ENVS,
 )
@@ -64,9 +72,11 @@ class EnergyService:
                 "ghg_emissions": _served("ghg_emissions", self.ghg_emissions),
             }
         )
+        self.predictor.predict([Building(**EXAMPLE_BUILDING)])  # warm-up: first-call caches are built now
+        gc.freeze()  # models and caches live as long as the worker: keep them out of every collection
 
     @bentoml.api
-    def predict(self, building: Building) -> Prediction:
+    async def predict(self, building: Building) -> Prediction:
         """One building -> both predictions in original units, with intervals and the model versions."""
         return self.predictor.predict([building])[0]
 
@@ -88,5 +98,6 @@ class EnergyService:
         return self.predictor.model_info()
 
 
+EnergyService.add_asgi_middleware(BodySizeLimitMiddleware, max_bytes=max_body_from_environment())
 if (_api_key := api_key_from_environment()) is not None:
     EnergyService.add_asgi_middleware(ApiKeyMiddleware, api_key=_api_key)

@@ -1,0 +1,118 @@
+"""The compiled scoring path against the fitted models themselves, on every held-out row of the real data: in one
+batch and one row at a time, for every model family the candidates can produce."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.linear_model import Ridge
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.preprocessing import FunctionTransformer
+
+from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline, stacking_pipeline
+from energy_pipeline.domain.cleaning import clean_buildings
+from energy_pipeline.domain.columns import TARGET_ENERGY, TARGET_GHG
+from energy_pipeline.domain.fast_scoring import (
+    FLAT_FOREST_MAX_ROWS,
+    CompiledScorer,
+    PipelineScorer,
+    compile_model,
+    frame_columns,
+)
+from energy_pipeline.domain.features import MODEL_INPUTS
+from energy_pipeline.domain.validation import validate_raw
+from energy_pipeline.modelling import HOLDOUT, training_frame
+
+SMALL = {"n_estimators": 40}  # the same code paths as the registered sizes, in a fraction of the time
+FAMILIES = {
+    "mean_baseline": {},
+    "ridge": {},
+    "random_forest": SMALL,
+    "extra_trees": SMALL,
+    "hist_gradient_boosting": {"max_iter": 40},
+    "xgboost": SMALL,
+    "lightgbm": SMALL,
+}
+
+
+@pytest.fixture(scope="module")
+def data(harmonised: dict[int, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    cleaned = pd.concat(
+        [clean_buildings(raw, validate_raw(raw, year, 0.01).invalid_rows).cleaned for year, raw in harmonised.items()],
+        ignore_index=True,
+    )
+    frame = training_frame(cleaned)
+    return {"train": frame[~frame[HOLDOUT]], "holdout": frame[frame[HOLDOUT]]}
+
+
+def _fit(estimator: object, train: pd.DataFrame, target: str = TARGET_ENERGY) -> TransformedTargetRegressor:
+    """As `fit_final` registers it: raw inputs in, original units out."""
+    model = TransformedTargetRegressor(regressor=estimator, func=np.log1p, inverse_func=np.expm1, check_inverse=False)
+    return model.fit(train[list(MODEL_INPUTS)], train[target].to_numpy())
+
+
+def _with_edge_cases(holdout: pd.DataFrame) -> pd.DataFrame:
+    """Held-out rows plus the inputs a client may leave out or get wrong in ways validation lets through."""
+    edge = holdout.head(6).copy()
+    edge["zip_code"] = [None, "99999", *edge["zip_code"].iloc[2:]]  # missing, never seen
+    edge["second_largest_property_use_type"] = [None, None, "Not A Use", *edge.iloc[3:, 3]]
+    edge["number_of_floors"] = [np.nan, 0.0, *edge["number_of_floors"].iloc[2:]]
+    edge["energy_star_score"] = np.nan
+    edge["neighborhood"] = ["NOWHERE", *edge["neighborhood"].iloc[1:]]
+    return pd.concat([holdout, edge], ignore_index=True)
+
+
+def _assert_same_on_every_row(model: object, rows: pd.DataFrame, scorer: object) -> None:
+    expected = model.predict(rows[list(MODEL_INPUTS)])
+    np.testing.assert_allclose(scorer.predict(frame_columns(rows)), expected, rtol=1e-12, atol=0)
+    one_by_one = np.concatenate([scorer.predict(frame_columns(rows.iloc[[i]])) for i in range(len(rows))])
+    np.testing.assert_allclose(one_by_one, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_compiled_family_matches_the_model_on_every_held_out_row(family: str, data: dict[str, pd.DataFrame]) -> None:
+    pipeline = CANDIDATES[family].pipeline().set_params(**{f"model__{k}": v for k, v in FAMILIES[family].items()})
+    model = _fit(pipeline, data["train"])
+    scorer = compile_model(model, data["holdout"].head(3))
+    assert isinstance(scorer, CompiledScorer), scorer.detail
+    rows = _with_edge_cases(data["holdout"])
+    assert len(rows) > 2 * FLAT_FOREST_MAX_ROWS  # the batch exercises sklearn's own walk, single rows the flat one
+    _assert_same_on_every_row(model, rows, scorer)
+
+
+def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame]) -> None:
+    members = {
+        name: CANDIDATES[name].pipeline().set_params(**{f"model__{k}": v for k, v in FAMILIES[name].items()})
+        for name in ("ridge", "lightgbm", "extra_trees")
+    }
+    model = _fit(stacking_pipeline(members), data["train"], TARGET_GHG)
+    scorer = compile_model(model, data["holdout"].head(3))
+    assert isinstance(scorer, CompiledScorer) and scorer.detail.startswith("stacking["), scorer.detail
+    _assert_same_on_every_row(model, data["holdout"], scorer)
+
+
+def test_a_model_without_a_compiled_form_is_scored_by_the_model(data: dict[str, pd.DataFrame]) -> None:
+    pipeline = build_pipeline(KNeighborsRegressor())
+    pipeline.steps.insert(0, ("identity", FunctionTransformer()))  # a step the compiler does not know
+    model = _fit(pipeline, data["train"])
+    scorer = compile_model(model, data["holdout"].head(3))
+    assert isinstance(scorer, PipelineScorer) and "FunctionTransformer" in scorer.detail
+    rows = data["holdout"].head(50)
+    np.testing.assert_array_equal(scorer.predict(frame_columns(rows)), model.predict(rows[list(MODEL_INPUTS)]))
+
+
+class _ShiftedRidge(Ridge):
+    """Predicts something its coefficients alone do not say: the compiled form must notice and step aside."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return super().predict(X) + 0.5
+
+
+def test_a_compiled_form_that_disagrees_on_the_check_rows_is_not_used(data: dict[str, pd.DataFrame]) -> None:
+    model = _fit(build_pipeline(_ShiftedRidge(), scale_numeric=True), data["train"])
+    scorer = compile_model(model, data["holdout"].head(3))
+    assert isinstance(scorer, PipelineScorer) and "disagreed" in scorer.detail
+    rows = data["holdout"].head(20)
+    np.testing.assert_array_equal(scorer.predict(frame_columns(rows)), model.predict(rows[list(MODEL_INPUTS)]))
