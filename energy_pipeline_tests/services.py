@@ -20,6 +20,9 @@ AWS_TEST_CREDENTIALS = {
 }
 
 
+SERVER_PIDS: dict[str, int] = {}  # base URL -> the process `running_server` started there
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,6 +55,7 @@ def running_server(
     with log_path.open("wb") as log:
         server = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
+        SERVER_PIDS[base] = server.pid
         try:
             wait_for_http(f"{base}{ready_path}", server, log_path, timeout=120, expect=expect)
             yield base

@@ -9,59 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import httpx
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
-from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.domain.features import model_inputs
-from energy_pipeline.orchestration.serving_resources import BentoPackaging, ImageBuilder
 from energy_pipeline.serving.auth import API_KEY_ENV
-from energy_pipeline.serving.body_limit import DEFAULT_MAX_BODY_BYTES
+from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
-from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, throwaway_instance
+from energy_pipeline_tests.conftest import export_path
 from energy_pipeline_tests.services import served_bento
-
-SERVING_JOBS = ("ingest_job", "training_job", "serving_job")
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("serving")
-    landing = copy_exports(root / "landing")
-    with throwaway_instance(root) as instance:
-        # buildah without its base image: the image is skipped with the reason, on any machine
-        defs = definitions_for(
-            landing,
-            root / "artifacts",
-            builder=ImageBuilder(backend="buildah"),
-            packaging=BentoPackaging(base_image="localhost/energy-pipeline-tests/absent-base:0"),
-        )
-        reports = run_pipeline(instance, defs, jobs=SERVING_JOBS)
-        assert all(r.success for r in reports), format_summary(reports)
-        serving = reports[-1]
-        bento_tag = serving.materialized["bento"]["bento"]
-        observations = {
-            record.asset_key.to_user_string(): record.event_log_entry.asset_observation.metadata["skipped"].value
-            for record in instance.fetch_observations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey("serving_image")), limit=5
-            ).records
-        }
-        tracking_uri = defs.resources["mlflow"].tracking_uri
-        image_materialized = materialized_partitions(instance, "serving_image")
-    with served_bento(bento_tag, root / "server.log") as base:
-        yield {
-            "base": base,
-            "bento": bento_tag,
-            "tracking_uri": tracking_uri,
-            "skipped": observations,
-            "image_materialized": image_materialized,
-            "summary": format_summary(reports),
-        }
 
 
 def _post(served: dict[str, Any], route: str, body: object) -> httpx.Response:

@@ -34,10 +34,12 @@ EXAMPLE_BUILDING: dict[str, Any] = {
 
 
 class Building(BaseModel):
-    """A building as known before it is metered. Areas in square feet (sq ft)."""
+    """A building as known before it is metered. Areas in square feet (sq ft). Rules across fields: parking plus
+    buildings must not exceed the total (1% tolerance), and a second or third use comes with its area."""
 
     # OpenAPI 3.0 `example` (BentoML's schema model has no `examples`): Swagger pre-fills its request with it.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": EXAMPLE_BUILDING})
+    # strict: JSON true/false or "12" is not a number of floors; cross-field rules are in the validator below
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": EXAMPLE_BUILDING})
 
     primary_property_type: PrimaryPropertyType = Field(description="The portal's primary property type")
     building_type: BuildingType = Field(default="NonResidential", description="The portal's building class")

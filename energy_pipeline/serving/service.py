@@ -22,8 +22,13 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
-from energy_pipeline.serving.body_limit import BodySizeLimitMiddleware, max_body_from_environment
+from energy_pipeline.serving.openapi_contract import OpenApiContractMiddleware
 from energy_pipeline.serving.predictor import Predictor, ServedModel
+from energy_pipeline.serving.request_guards import (
+    BodySizeLimitMiddleware,
+    JsonBodiesOnlyMiddleware,
+    max_body_from_environment,
+)
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building, ModelInfo, Prediction
 
 SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
@@ -98,6 +103,9 @@ class EnergyService:
         return self.predictor.model_info()
 
 
+_api_key = api_key_from_environment()
 EnergyService.add_asgi_middleware(BodySizeLimitMiddleware, max_bytes=max_body_from_environment())
-if (_api_key := api_key_from_environment()) is not None:
+EnergyService.add_asgi_middleware(JsonBodiesOnlyMiddleware)
+EnergyService.add_asgi_middleware(OpenApiContractMiddleware, api_key_required=_api_key is not None)
+if _api_key is not None:
     EnergyService.add_asgi_middleware(ApiKeyMiddleware, api_key=_api_key)

@@ -1,5 +1,9 @@
-"""Request bodies above a size limit get a 413 before they are parsed: a client cannot make the service buffer
-and validate gigabytes. The largest legal request (a batch of MAX_BATCH buildings) fits well inside the default.
+"""Requests refused before BentoML parses them, each with a JSON error that says why:
+
+- a body above a size limit gets a 413: a client cannot make the service buffer and validate gigabytes (the
+  largest legal request, a batch of MAX_BATCH buildings, fits well inside the default);
+- a multipart body gets a 415: every API takes JSON, and BentoML would try to read it as a file upload form
+  (a malformed one turns into a 500 there).
 """
 
 from __future__ import annotations
@@ -20,6 +24,26 @@ def max_body_from_environment() -> int:
     return int(value) if value else DEFAULT_MAX_BODY_BYTES
 
 
+async def refuse(send: Any, status: int, message: str) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps({"error": message}).encode()})
+
+
+class JsonBodiesOnlyMiddleware:
+    """Pure ASGI: a multipart request is a 415 naming the content type to use."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            content_type = dict(scope.get("headers", [])).get(b"content-type", b"").decode("latin-1")
+            if content_type.lower().startswith("multipart/"):
+                await refuse(send, 415, f"unsupported content type {content_type!r}: send application/json")
+                return
+        await self.app(scope, receive, send)
+
+
 class BodySizeLimitMiddleware:
     """Pure ASGI. A declared Content-Length over the limit is refused at once (uvicorn never delivers more than it
     declares); a chunked body is read here, refused as soon as it passes the limit, and otherwise replayed."""
@@ -28,23 +52,19 @@ class BodySizeLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"error": f"request body larger than {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
-
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        too_large = f"request body larger than {self.max_bytes} bytes"
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await refuse(send, 413, too_large)
             return
         if declared is None:  # chunked: read it here, within the limit, then hand it on
             body = await self._bounded_body(receive)
             if body is None:
-                await self._refuse(send)
+                await refuse(send, 413, too_large)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
