@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BENTOML_HOME := $(CURDIR)/.bentoml
 
-.PHONY: install image-tools run test lint format ui mlflow-ui serve bench clean
+.PHONY: install image-tools bench-tools run test lint format ui mlflow-ui serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,9 +59,16 @@ mlflow-ui: install ## MLflow UI on the project's store: http://127.0.0.1:5000
 serve: install ## the latest Bento on http://127.0.0.1:3001 (Swagger UI at /)
 	$(VENV)/bin/bentoml serve energy_pipeline:latest --host 127.0.0.1 --port 3001
 
-bench: install ## per-asset wall time and peak memory, and served vs in-process latency -> bench/results/
+bench-tools:
+	@command -v wrk >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "wrk is missing: install it (apt-get install wrk) for the serving benchmark"; exit 1; fi
+
+bench: install bench-tools ## pipeline per asset, serving under load (wrk), growth with data -> bench/results/
 	$(PY) -W ignore -m energy_pipeline.bench
 	$(PY) -W ignore -m energy_pipeline.bench serving
+	$(PY) -W ignore -m energy_pipeline.bench growth
 
 clean:
 	rm -rf $(DAGSTER_HOME) artifacts .mlflow .bentoml

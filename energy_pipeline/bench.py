@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -19,9 +18,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from energy_pipeline.benchmarks.common import RESULTS, machine
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 
-RESULTS = PROJECT_ROOT / "bench" / "results"
 PARTITIONED = ("raw_buildings", "cleaned_buildings")
 STEP_ASSETS = {"cleaned_buildings": ("cleaned_buildings", "rejected_buildings")}  # one multi-asset step
 UNPARTITIONED = (
@@ -33,26 +32,6 @@ UNPARTITIONED = (
     "ghg_emissions_candidates",
     "ghg_emissions_model",
 )
-
-
-def machine() -> dict[str, object]:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        cpu = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in cpuinfo.read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            cpu,
-        )
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def _child(args: list[str], env: dict[str, str]) -> dict[str, float]:
@@ -110,86 +89,18 @@ def run_benchmark() -> dict[str, object]:
     return {"machine": machine(), "steps": steps, "total_wall_seconds": round(total, 1)}
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(1000 * ordered[len(ordered) // 2], 3),
-        "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
-    }
-
-
-def run_serving_benchmark(requests: int = 300) -> dict[str, object]:
-    """One building: in-process `Predictor.predict` against `POST /predict` on the latest Bento (c=1)."""
-    import socket
-
-    import bentoml
-    import httpx
-
-    from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, Building
-    from energy_pipeline.serving.service import EnergyService
-
-    bento = bentoml.get("energy_pipeline:latest")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    service = EnergyService.inner()  # the same predictor the server builds, in this process
-    building = Building(**EXAMPLE_BUILDING)
-    in_process = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        service.predict(building)
-        in_process.append(time.perf_counter() - start)
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("bentoml")),
-            "serve",
-            str(bento.tag),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        started = time.perf_counter()
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            ready_seconds = time.perf_counter() - started
-            body = {"building": EXAMPLE_BUILDING}
-            for _ in range(20):
-                client.post("/predict", json=body)
-            served, errors = [], 0
-            for _ in range(requests):
-                start = time.perf_counter()
-                errors += client.post("/predict", json=body).status_code != 200
-                served.append(time.perf_counter() - start)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    local, remote = _percentiles(in_process), _percentiles(served)
-    return {
-        "machine": machine(),
-        "bento": str(bento.tag),
-        "requests": requests,
-        "concurrency": 1,
-        "in_process": local,
-        "http": remote,
-        "errors": errors,
-        "ready_seconds": round(ready_seconds, 2),
-        "served_over_in_process_p50": round(remote["p50_ms"] / local["p50_ms"], 2),
-    }
+def _write(name: str, result: dict[str, object]) -> int:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    print(f"written to {RESULTS / f'{name}.json'}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="energy_pipeline.bench")
-    parser.add_argument("mode", nargs="?", default="all", choices=["all", "one", "import-only", "serving"])
+    modes = ["all", "one", "import-only", "serving", "growth", "growth-one"]
+    parser.add_argument("mode", nargs="?", default="all", choices=modes)
     parser.add_argument("asset", nargs="?")
     parser.add_argument("partition", nargs="?")
     args = parser.parse_args(argv)
@@ -200,12 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "one":
         materialize_one(args.asset, args.partition)
         return 0
-    if args.mode == "serving":
-        serving = run_serving_benchmark()
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "serving.json").write_text(json.dumps(serving, indent=2))
-        print(json.dumps(serving, indent=2))
+    if args.mode == "growth-one":
+        from energy_pipeline.benchmarks.growth import train_once
+
+        train_once(int(args.asset))
         return 0
+    if args.mode == "growth":
+        from energy_pipeline.benchmarks.growth import run_growth_benchmark
+
+        return _write("growth", run_growth_benchmark())
+    if args.mode == "serving":
+        from energy_pipeline.benchmarks.serving import run_serving_benchmark
+
+        return _write("serving", run_serving_benchmark())
     report = run_benchmark()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pipeline.json").write_text(json.dumps(report, indent=2))

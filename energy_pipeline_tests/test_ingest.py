@@ -26,6 +26,7 @@ HEADER = "OSEBuildingID,DataYear,PropertyGFATotal"
         (f"{HEADER}\n1,2016,100\n{HEADER}\n2,2016,200\n".encode(), "repeat the header line"),
         (f"{HEADER}\n1,2016,100\n2,2016,200,7,8\n".encode(), "malformed CSV"),
         (b"just one column\nvalue\n", "single column"),
+        (f"{HEADER}\n1,2016,100\n2,20".encode(), "truncated: its last row \\(data row 2\\) stops after 2 of 3"),
     ],
 )
 def test_bad_files_raise_a_named_error(content: bytes, expected: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from energy_pipeline.benchmarks.requests import real_buildings
 from energy_pipeline.domain.features import model_inputs
 from energy_pipeline.serving.auth import API_KEY_ENV
 from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
-from energy_pipeline_tests.conftest import export_path
 from energy_pipeline_tests.services import served_bento
 
 
@@ -28,7 +29,7 @@ def _post(served: dict[str, Any], route: str, body: object) -> httpx.Response:
 
 
 def test_bento_version_names_the_champion_versions(served: dict[str, Any]) -> None:
-    assert served["bento"] == "energy_pipeline:e1-g1"
+    assert re.fullmatch(r"energy_pipeline:e1-g1-s[0-9a-f]{8}", served["bento"])
 
 
 def test_image_and_push_report_why_they_were_skipped(served: dict[str, Any]) -> None:
@@ -53,38 +54,8 @@ def test_single_prediction_with_intervals_and_versions(served: dict[str, Any]) -
     assert body["model_versions"] == {"energy-pipeline-site-energy": "1", "energy-pipeline-ghg-emissions": "1"}
 
 
-def _real_buildings(count: int) -> list[dict[str, Any]]:
-    """Real 2016 non-residential rows, as a client would send them."""
-    from energy_pipeline.domain.harmonise import harmonise
-    from energy_pipeline.domain.ingest import read_benchmarking_csv
-
-    frame = harmonise(read_benchmarking_csv(export_path(2016)))
-    frame = frame[frame["building_type"] == "NonResidential"].dropna(subset=["largest_property_use_type"])
-    buildings = []
-    for _, row in frame.iterrows():
-        candidate = {
-            field: (None if pd.isna(row.get(field)) else row.get(field))
-            for field in Building.model_fields
-            if field in row.index
-        }
-        candidate["council_district_code"] = int(candidate["council_district_code"])
-        candidate["year_built"] = int(candidate["year_built"])
-        candidate["number_of_buildings"] = max(1, int(candidate["number_of_buildings"] or 1))
-        candidate["number_of_floors"] = int(candidate["number_of_floors"] or 0)
-        for rank in ("second", "third"):
-            if candidate[f"{rank}_largest_property_use_type"] is None:
-                candidate[f"{rank}_largest_property_use_type_gfa"] = None
-        try:
-            buildings.append(Building(**candidate).model_dump(mode="json", exclude_none=True))
-        except ValueError:
-            continue
-        if len(buildings) == count:
-            break
-    return buildings
-
-
 def test_batch_matches_single_requests_and_the_registry_model(served: dict[str, Any]) -> None:
-    buildings = _real_buildings(25)
+    buildings = real_buildings(25)
     response = _post(served, "predict_batch", {"buildings": buildings})
     assert response.status_code == 200, response.text
     batch = response.json()

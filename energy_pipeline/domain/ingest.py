@@ -29,6 +29,7 @@ def read_benchmarking_csv(source: Path | bytes, *, name: str | None = None) -> p
     raw = source.read_bytes() if isinstance(source, Path) else source
     text = _decode(raw, label)
     header = _header_fields(text, label)
+    _reject_truncated_end(text, header, label)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -80,6 +81,20 @@ def _header_fields(text: str, label: str) -> list[str]:
     if repeated:
         raise IngestionError(f"{label}: column names repeated in the header: {', '.join(repeated)}")
     return stripped
+
+
+def _reject_truncated_end(text: str, header: list[str], label: str) -> None:
+    """An export cut off mid-row (an interrupted download or copy) ends without a newline on a short last row."""
+    if text.endswith(("\n", "\r")) or "\n" not in text.strip():
+        return
+    last_line = text.rsplit("\n", 1)[1]
+    fields = next(csv.reader([last_line]), [])
+    if len(fields) < len(header):
+        rows = text.count("\n")
+        raise IngestionError(
+            f"{label}: the file is truncated: its last row (data row {rows}) stops after {len(fields)} of "
+            f"{len(header)} fields without a line end; copy or download the export again"
+        )
 
 
 def _reject_repeated_header(frame: pd.DataFrame, header: list[str], label: str) -> None:

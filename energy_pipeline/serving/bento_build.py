@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -52,16 +54,29 @@ def serving_packages(champions: list[Champion]) -> list[str]:
     return [f"{name}=={package_version(name)}" for name in names]
 
 
+def code_digest(project_root: Path, options: dict[str, object]) -> str:
+    """Digest of the source files the Bento carries: new serving code is a new Bento (and a new immutable image
+    tag), even when the champions are the same."""
+    digest = hashlib.sha256()
+    for path in sorted(project_root.glob("energy_pipeline/**/*")):
+        relative = path.relative_to(project_root).as_posix()
+        carried = any(fnmatch.fnmatch(relative, pattern) for pattern in options["include"])  # type: ignore[union-attr]
+        if path.is_file() and carried and not any(fnmatch.fnmatch(relative, p) for p in options["exclude"]):  # type: ignore[union-attr]
+            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:8]
+
+
 def build_bento(champions: list[Champion], project_root: Path, base_image: str, python_version: str) -> bentoml.Bento:
-    """The Bento's version names the model versions it serves, e.g. `energy_pipeline:e3-g2`."""
+    """The Bento's version names the model versions it serves and its code, e.g. `energy_pipeline:e3-g2-s1a2b3c4d`."""
     models = [import_champion(c) for c in champions]
     by_name = {c.registered_model: c.version for c in champions}
-    version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}"
+    options = yaml.safe_load(BENTOFILE.read_text())
+    code = code_digest(project_root, options)
+    version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}-s{code}"
     try:
         return bentoml.get(f"energy_pipeline:{version}")
     except NotFound:
         pass
-    options = yaml.safe_load(BENTOFILE.read_text())
     return bentoml.bentos.build(
         options["service"],
         name=options["name"],

@@ -16,6 +16,7 @@ from energy_pipeline.modelling import (
     training_frame,
 )
 from energy_pipeline.orchestration.automation import AFTER_CHECKED_UPSTREAM
+from energy_pipeline.orchestration.check_gates import CLEANED_BLOCKING_CHECKS, unpassed_blocking_checks
 from energy_pipeline.orchestration.metadata import embedded_images, frame_metadata, markdown_table
 from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
 from energy_pipeline.orchestration.resources import ArtifactStore
@@ -52,7 +53,15 @@ def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
     description="Every data year's cleaned buildings, reduced to the model inputs (known before metering), the "
     "targets, building ids and the fixed held-out flag (20% of buildings, grouped, seed 42).",
 )
-def training_data(cleaned_buildings: YearFrames) -> dg.Output[pd.DataFrame]:
+def training_data(context: dg.AssetExecutionContext, cleaned_buildings: YearFrames) -> dg.Output[pd.DataFrame]:
+    years = sorted(context.asset_partition_keys_for_input("cleaned_buildings"))
+    failed = unpassed_blocking_checks(context.instance, "cleaned_buildings", CLEANED_BLOCKING_CHECKS, years)
+    if failed:
+        raise dg.Failure(
+            description=f"blocking data-quality checks have not passed on the current data of {'; '.join(failed)}: "
+            "fix and re-ingest those years before training (the champion is untouched)",
+            allow_retries=False,
+        )
     frame = training_frame(all_years(cleaned_buildings))
     return dg.Output(
         frame,

@@ -11,9 +11,18 @@ from energy_pipeline.orchestration.partitions import DATA_YEARS
 from energy_pipeline.orchestration.training_resources import MlflowTracking, MonitoringPolicy
 from energy_pipeline.tracking import load_model
 
+# Below this many buildings a year's PSI or R² says nothing; the blocking row-share check deals with such a year.
+MIN_ROWS_TO_MONITOR = 30
+
 
 def _nothing_to_compare(why: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=True, description=why, metadata={"reference": why})
+
+
+def _too_few_rows(frame: pd.DataFrame) -> dg.AssetCheckResult | None:
+    if len(frame) >= MIN_ROWS_TO_MONITOR:
+        return None
+    return _nothing_to_compare(f"only {len(frame)} cleaned buildings (< {MIN_ROWS_TO_MONITOR}): nothing to measure")
 
 
 @dg.asset_check(
@@ -28,6 +37,8 @@ def cleaned_buildings_drift(
     mlflow: MlflowTracking,
     monitoring: MonitoringPolicy,
 ) -> dg.AssetCheckResult:
+    if (too_few := _too_few_rows(cleaned_buildings)) is not None:
+        return too_few
     name = mlflow.model_name(TARGET_SPECS[0].key)
     champion = mlflow.tracker().champion_metadata(name)
     if champion is None or "drift_reference" not in champion[1]:
@@ -61,6 +72,8 @@ def champion_performance_on_year(
     mlflow: MlflowTracking,
     monitoring: MonitoringPolicy,
 ) -> dg.AssetCheckResult:
+    if (too_few := _too_few_rows(cleaned_buildings)) is not None:
+        return too_few
     tracker, rows = mlflow.tracker(), []
     for target in TARGET_SPECS:
         name = mlflow.model_name(target.key)

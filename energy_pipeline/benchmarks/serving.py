@@ -1,0 +1,179 @@
+"""Serving speed, side by side in one run: the champions in-process (compiled scorer and the plain pipeline) and the
+latest Bento served over HTTP on localhost under `wrk` (Debian's load generator, with a Lua body script).
+
+Single-building requests at concurrency 1, 8 and 32, and 1,000-building batches; requests/s, p50, p99 and
+errors; the served/in-process ratios; the time from `bentoml serve` to `/readyz`; and the server's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from energy_pipeline.benchmarks.common import machine, percentiles
+from energy_pipeline.benchmarks.requests import real_buildings
+from energy_pipeline.domain.fast_scoring import PipelineScorer
+from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, Building
+
+WRK_SECONDS = 10
+CONCURRENCY = (1, 8, 32)
+BATCH = 1000
+
+
+def _timed(call: Callable[[], object], repeat: int) -> dict[str, float]:
+    for _ in range(min(20, repeat)):
+        call()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return percentiles(samples)
+
+
+def in_process(bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The service's own predictor (compiled scorers) and the same models through their sklearn pipelines."""
+    from energy_pipeline.serving.service import EnergyService
+
+    predictor = EnergyService.inner().predictor
+    one, batch = [Building(**EXAMPLE_BUILDING)], [Building(**b) for b in bodies]
+    compiled = {
+        "one_building": _timed(lambda: predictor.predict(one), 2000),
+        f"batch_{BATCH}": _timed(lambda: predictor.predict(batch), 50),
+    }
+    pipelines = {key: PipelineScorer(model.estimator, "benchmark") for key, model in predictor.models.items()}
+
+    def through_pipelines(buildings: list[Building]) -> None:
+        columns = predictor.columns(buildings)
+        for scorer in pipelines.values():
+            scorer.predict(columns)
+
+    pipeline = {
+        "one_building": _timed(lambda: through_pipelines(one), 200),
+        f"batch_{BATCH}": _timed(lambda: through_pipelines(batch), 20),
+    }
+    return {
+        "scoring": {key: model.card.scoring for key, model in predictor.models.items()},
+        "compiled": compiled,
+        "pipeline": pipeline,
+        "pipeline_over_compiled_p50": {
+            size: round(pipeline[size]["p50_ms"] / compiled[size]["p50_ms"], 1) for size in compiled
+        },
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def served(bento: str) -> Iterator[tuple[str, float, psutil.Process]]:
+    """`bentoml serve <bento>`; yields its URL, the seconds it took to answer /readyz, and its process."""
+    port = _free_port()
+    bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
+    args = [bentoml_cli, "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
+    started = time.perf_counter()
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"bentoml serve {bento} exited with {server.returncode}")
+            time.sleep(0.05)
+        yield base, time.perf_counter() - started, psutil.Process(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _lua_body(route_body: dict[str, Any], folder: Path, name: str) -> Path:
+    script = folder / f"{name}.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(json.dumps(route_body))}\n"
+    )
+    return script
+
+
+def _milliseconds(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 3)
+
+
+def wrk(url: str, script: Path, connections: int, seconds: int = WRK_SECONDS) -> dict[str, Any]:
+    threads = min(connections, 2)
+    output = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, flags=re.MULTILINE))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {
+        "connections": connections,
+        "requests": requests,
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _milliseconds(latency["50"]),
+        "p99_ms": _milliseconds(latency["99"]),
+        "errors": (int(non_2xx.group(1)) if non_2xx else 0)
+        + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
+    }
+
+
+def _rss_mb(process: psutil.Process) -> float:
+    return round(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20, 1)
+
+
+def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (or `make bench-tools` as root)")
+    import bentoml
+
+    tag = str(bentoml.get(bento).tag)
+    bodies = real_buildings(BATCH)
+    local = in_process(bodies)
+    with tempfile.TemporaryDirectory() as folder, served(tag) as (base, ready_seconds, process):
+        single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
+        batch = _lua_body({"buildings": bodies}, Path(folder), "batch")
+        wrk(f"{base}/predict", single, 8, seconds=3)  # warm-up
+        idle_mb = _rss_mb(process)
+        http = {f"c{c}": wrk(f"{base}/predict", single, c) for c in CONCURRENCY}
+        http[f"batch_{BATCH}_c1"] = wrk(f"{base}/predict_batch", batch, 1)
+        loaded_mb = _rss_mb(process)
+    compiled = local["compiled"]
+    return {
+        "machine": machine(),
+        "bento": tag,
+        "load_generator": f"wrk, {WRK_SECONDS} s per run, localhost",
+        "ready_seconds": round(ready_seconds, 2),
+        "in_process": local,
+        "http": http,
+        "server_rss_mb": {"after_warm_up": idle_mb, "after_load": loaded_mb},
+        "served_over_in_process_p50": {
+            "one_building_c1": round(http["c1"]["p50_ms"] / compiled["one_building"]["p50_ms"], 1),
+            f"batch_{BATCH}": round(http[f"batch_{BATCH}_c1"]["p50_ms"] / compiled[f"batch_{BATCH}"]["p50_ms"], 2),
+        },
+    }

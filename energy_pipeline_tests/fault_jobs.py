@@ -1,0 +1,37 @@
+"""The training job as a reconstructable target for the fault tests: they run it in other processes (to kill one
+with SIGKILL, or to re-execute from failure), so it is rebuilt from these variables, not passed as an object."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from energy_pipeline.orchestration.training_resources import MlflowTracking
+from energy_pipeline_tests.dagster_helpers import definitions_for
+
+LANDING = "FAULTS_LANDING_DIR"
+ARTIFACTS = "FAULTS_ARTIFACTS_DIR"
+TRACKING_URI = "FAULTS_MLFLOW_TRACKING_URI"
+
+
+def fault_definitions() -> dg.Definitions:
+    tracking = os.environ.get(TRACKING_URI)
+    extra = {"mlflow": MlflowTracking(tracking_uri=tracking)} if tracking else {}
+    return definitions_for(Path(os.environ[LANDING]), Path(os.environ[ARTIFACTS]), **extra)
+
+
+def training_job() -> dg.JobDefinition:
+    return fault_definitions().resolve_job_def("training_job")
+
+
+def ingest_job() -> dg.JobDefinition:
+    return fault_definitions().resolve_job_def("ingest_job")
+
+
+if __name__ == "__main__":  # `python -m energy_pipeline_tests.fault_jobs`: one training run on DAGSTER_HOME's instance
+    with dg.DagsterInstance.get() as instance:
+        result = dg.execute_job(dg.reconstructable(training_job), instance=instance)
+        sys.exit(0 if result.success else 1)
