@@ -57,7 +57,7 @@ def replicated(cleaned: pd.DataFrame, factor: int) -> pd.DataFrame:
     copies = [cleaned]
     for k in range(1, factor):
         copy = cleaned.copy()
-        copy[BUILDING_ID] = copy[BUILDING_ID].astype(str) + f"-copy{k}"
+        copy[BUILDING_ID] = copy[BUILDING_ID] + k * 10_000_000  # new buildings, same id type
         scale = rng.uniform(0.95, 1.05, size=len(copy))
         for column in (*JITTERED, *TARGETS):
             copy[column] = copy[column] * scale

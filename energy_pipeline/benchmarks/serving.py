@@ -8,6 +8,7 @@ errors; the served/in-process ratios; the time from `bentoml serve` to `/readyz`
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -81,14 +82,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+ACCESS_LOG_OFF = {"BENTOML_CONFIG_OPTIONS": "services.energy_pipeline.logging.access.enabled=false"}
+
+
 @contextmanager
-def served(bento: str) -> Iterator[tuple[str, float, psutil.Process]]:
+def served(bento: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, float, psutil.Process]]:
     """`bentoml serve <bento>`; yields its URL, the seconds it took to answer /readyz, and its process."""
     port = _free_port()
     bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
     args = [bentoml_cli, "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
     started = time.perf_counter()
-    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    environment = {**os.environ, **(env or {})}
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -163,6 +168,11 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
         http = {f"c{c}": wrk(f"{base}/predict", single, c) for c in CONCURRENCY}
         http[f"batch_{BATCH}_c1"] = wrk(f"{base}/predict_batch", batch, 1)
         loaded_mb = _rss_mb(process)
+    with tempfile.TemporaryDirectory() as folder, served(tag, ACCESS_LOG_OFF) as (base, _, _):
+        single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
+        wrk(f"{base}/predict", single, 8, seconds=3)
+        http["c1_access_log_off"] = wrk(f"{base}/predict", single, 1)
+        http["c8_access_log_off"] = wrk(f"{base}/predict", single, 8)
     compiled = local["compiled"]
     return {
         "machine": machine(),
