@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -84,3 +84,20 @@ def served_bento(bento_tag: str, log_path: Path, env: dict[str, str] | None = No
     args = [venv_tool("bentoml"), "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)]
     with running_server(args, log_path, "/readyz", port, env={**os.environ, **(env or {})}) as base:
         yield base
+
+
+def mlflow_server(root: Path, port: int) -> AbstractContextManager[str]:
+    """`mlflow server` with a SQLite backend and proxied artifacts under `root` (restartable on the same port)."""
+    args = [
+        venv_tool("mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    return running_server(args, root / f"server-{time.monotonic_ns()}.log", "/health", port)

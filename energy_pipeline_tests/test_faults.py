@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +20,7 @@ from mlflow.exceptions import MlflowException
 from energy_pipeline.orchestration.partitions import DATA_YEARS_NAME
 from energy_pipeline_tests import fault_jobs
 from energy_pipeline_tests.conftest import copy_exports
-from energy_pipeline_tests.services import free_port, running_server, venv_tool
+from energy_pipeline_tests.services import free_port, mlflow_server
 
 pytestmark = pytest.mark.e2e
 
@@ -109,22 +108,6 @@ def test_sigkill_mid_training_then_reexecution_from_failure_completes(
     assert _champions(client) == dict.fromkeys(MODEL_NAMES, "1")
 
 
-def _mlflow_server(root: Path, port: int) -> AbstractContextManager[str]:
-    args = [
-        venv_tool("mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    return running_server(args, root / f"server-{time.monotonic_ns()}.log", "/health", port)
-
-
 def test_mlflow_server_stopped_mid_training_fails_clearly_and_reexecution_completes(
     instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,7 +116,7 @@ def test_mlflow_server_stopped_mid_training_fails_clearly_and_reexecution_comple
     monkeypatch.setenv(fault_jobs.TRACKING_URI, f"http://127.0.0.1:{port}")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail fast; the step's own retry policy waits
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    with _mlflow_server(root, port):
+    with mlflow_server(root, port):
         _ingest_2015(instance)  # its monitoring checks ask MLflow for a champion
         process = _start_training(tmp_path / "training.log")
         run = _wait_for_step(instance, CANDIDATE_STEPS, process)
@@ -147,7 +130,7 @@ def test_mlflow_server_stopped_mid_training_fails_clearly_and_reexecution_comple
     ]
     assert failures and any(f"127.0.0.1:{port}" in text or "Connection refused" in text for text in failures)
 
-    with _mlflow_server(root, port) as url:
+    with mlflow_server(root, port) as url:
         client = MlflowClient(url)
         assert _champions(client) == dict.fromkeys(MODEL_NAMES)  # nothing half-registered became champion
         result = _reexecute_from_failure(instance, failed)

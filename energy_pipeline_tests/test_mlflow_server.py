@@ -13,7 +13,8 @@ from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.orchestration.training_resources import MlflowTracking
 from energy_pipeline_tests.conftest import copy_exports
 from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
-from energy_pipeline_tests.services import free_port, running_server, venv_tool
+from energy_pipeline_tests.services import free_port
+from energy_pipeline_tests.services import mlflow_server as start_mlflow_server
 
 pytestmark = pytest.mark.e2e
 
@@ -21,20 +22,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    args = [
-        venv_tool("mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with running_server(args, root / "server.log", "/health", port) as url:
+    with start_mlflow_server(root, free_port()) as url:
         yield url
 
 

@@ -20,17 +20,11 @@ import numpy as np
 import pandas as pd
 
 from energy_pipeline.benchmarks.common import machine
+from energy_pipeline.domain.features import USE_GFAS
 
 FACTORS = (1, 5, 10)
 FAMILIES = ("ridge", "extra_trees", "lightgbm")
-JITTERED = (
-    "property_gfa_total",
-    "property_gfa_parking",
-    "property_gfa_buildings",
-    "largest_property_use_type_gfa",
-    "second_largest_property_use_type_gfa",
-    "third_largest_property_use_type_gfa",
-)
+JITTERED = ("property_gfa_total", "property_gfa_parking", "property_gfa_buildings", *USE_GFAS)
 SEED = 42
 
 
