@@ -65,10 +65,11 @@ bench-tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	else echo "wrk is missing: install it (apt-get install wrk) for the serving benchmark"; exit 1; fi
 
-bench: install bench-tools ## pipeline per asset, serving under load (wrk), growth with data -> bench/results/
+bench: install bench-tools image-tools ## per asset, serving under load (wrk), growth, image -> bench/results/
 	$(PY) -W ignore -m energy_pipeline.bench
 	$(PY) -W ignore -m energy_pipeline.bench serving
 	$(PY) -W ignore -m energy_pipeline.bench growth
+	$(PY) -W ignore -m energy_pipeline.bench image
 
 clean:
 	rm -rf $(DAGSTER_HOME) artifacts .mlflow .bentoml

@@ -99,7 +99,7 @@ def _write(name: str, result: dict[str, object]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="energy_pipeline.bench")
-    modes = ["all", "one", "import-only", "serving", "growth", "growth-one"]
+    modes = ["all", "one", "import-only", "serving", "growth", "growth-one", "image"]
     parser.add_argument("mode", nargs="?", default="all", choices=modes)
     parser.add_argument("asset", nargs="?")
     parser.add_argument("partition", nargs="?")
@@ -120,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         from energy_pipeline.benchmarks.growth import run_growth_benchmark
 
         return _write("growth", run_growth_benchmark())
+    if args.mode == "image":
+        from energy_pipeline.benchmarks.image import run_image_benchmark
+
+        return _write("image", run_image_benchmark())
     if args.mode == "serving":
         from energy_pipeline.benchmarks.serving import run_serving_benchmark
 

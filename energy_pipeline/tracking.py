@@ -133,6 +133,9 @@ class TrainingTracker:
         run_id = self.client.get_model_version(name, version).run_id
         return self.client.get_run(run_id).data.tags.get("winner", "") if run_id else ""
 
+    def version_run_id(self, name: str, version: str) -> str:
+        return self.client.get_model_version(name, version).run_id or ""
+
     def record_decision(self, version: RegisteredVersion, decision: GateDecision, holdout: HoldoutEvaluation) -> None:
         """Tag the version with the gate's verdict; move the alias only when it passed."""
         tags = {

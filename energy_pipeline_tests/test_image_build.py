@@ -15,13 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import bentoml
 import boto3
 import dagster as dg
 import httpx
 import pytest
 
+from energy_pipeline.benchmarks import local_images as images
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
+from energy_pipeline.serving.image import ImageBuildError, build_image
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING
 from energy_pipeline_tests import image_infra as infra
 from energy_pipeline_tests.conftest import copy_exports
@@ -44,7 +47,7 @@ def image_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.skip(f"Debian packages not installed: {', '.join(missing)} (`make image-tools` needs root and apt)")
     root = tmp_path_factory.mktemp("image")
     env = {
-        **infra.buildah_env(root / "storage"),
+        **images.buildah_env(root / "storage"),
         "REGISTRY_AUTH_FILE": str(root / "auth.json"),
         **AWS_TEST_CREDENTIALS,
     }
@@ -58,7 +61,7 @@ def image_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def pushed(image_env: Path) -> Iterator[dict[str, Any]]:
     root = image_env
-    base_image = infra.build_test_base_image(root / "base")
+    base_image = images.build_offline_base_image(root / "base")
     with moto_server(root) as ecr_endpoint:
         token = boto3.client("ecr", region_name=REGION, endpoint_url=ecr_endpoint).get_authorization_token()
         username, password = base64.b64decode(token["authorizationData"][0]["authorizationToken"]).decode().split(":")
@@ -101,19 +104,19 @@ def test_serving_image_is_built_by_buildah_and_reports_its_size(pushed: dict[str
     image = pushed["image"]
     assert image["backend"] == "buildah"
     assert image["image"] == f"energy-pipeline-serving:{pushed['bento'].split(':')[1]}"
-    assert image["base_image"] == infra.TEST_BASE_IMAGE
+    assert image["base_image"] == images.OFFLINE_BASE_IMAGE
     assert 100 < image["size_mb"] < 2000
-    listed = infra.run(["buildah", "images", "--format", "{{.Name}}:{{.Tag}}"]).stdout
+    listed = images.run(["buildah", "images", "--format", "{{.Name}}:{{.Tag}}"]).stdout
     assert f"localhost/{image['image']}" in listed
 
 
 def test_image_runs_as_non_root_without_compilers(pushed: dict[str, Any]) -> None:
     name = pushed["image"]["image"]
-    user = infra.run(["buildah", "inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}}", name]).stdout
+    user = images.run(["buildah", "inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}}", name]).stdout
     assert user.strip() == "bentoml"
-    container = infra.run(["buildah", "from", name]).stdout.strip()
+    container = images.run(["buildah", "from", name]).stdout.strip()
     try:
-        uid = infra.run(["buildah", "run", container, "--", "id", "-u"]).stdout.strip()
+        uid = images.run(["buildah", "run", container, "--", "id", "-u"]).stdout.strip()
         assert uid != "0"
         # BentoML's default image installs build-essential and git; serving needs neither
         found = subprocess.run(
@@ -127,9 +130,9 @@ def test_image_runs_as_non_root_without_compilers(pushed: dict[str, Any]) -> Non
 
 
 def test_image_holds_no_credentials(pushed: dict[str, Any]) -> None:
-    container = infra.run(["buildah", "from", pushed["image"]["image"]]).stdout.strip()
+    container = images.run(["buildah", "from", pushed["image"]["image"]]).stdout.strip()
     try:
-        mounted = Path(infra.run(["buildah", "mount", container]).stdout.strip())
+        mounted = Path(images.run(["buildah", "mount", container]).stdout.strip())
         assert (mounted / "home/bentoml/bento/bento.yaml").is_file()
         # no AWS key pattern and not the registry password (the push login) anywhere the image holds our files
         subtrees = ("/home", "/root", "/app", "/etc", "/tmp", "/usr/local")
@@ -141,7 +144,7 @@ def test_image_holds_no_credentials(pushed: dict[str, Any]) -> None:
 
 def test_image_serves_predictions_with_its_own_entrypoint(pushed: dict[str, Any]) -> None:
     port = free_port()
-    with infra.running_image(pushed["image"]["image"], port, pushed["root"] / "container.log"):
+    with images.running_image(pushed["image"]["image"], port, pushed["root"] / "container.log"):
         base = f"http://127.0.0.1:{port}"
         answer = httpx.post(f"{base}/predict", json={"building": EXAMPLE_BUILDING}, timeout=60)
         assert answer.status_code == 200, answer.text
@@ -160,7 +163,7 @@ def test_ecr_image_is_pushed_with_the_ecr_login_and_confirmed_by_digest(pushed: 
     assert ecr["repository"].endswith(f".dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}")
     assert ecr["tags"] == [tag]
     # the digest the asset recorded is the one the registry serves, read independently with skopeo
-    digest = infra.run(
+    digest = images.run(
         [
             "skopeo",
             "inspect",
@@ -184,3 +187,20 @@ def test_asset_history_shows_the_image_and_its_push(pushed: dict[str, Any]) -> N
     for asset in ("serving_image", "ecr_image"):
         assert instance.get_latest_materialization_event(dg.AssetKey(asset)) is not None
     assert "serving_image" in pushed["summary"] and "ecr_image" in pushed["summary"]
+
+
+def test_bentos_of_another_store_or_base_image_are_never_reused(pushed: dict[str, Any], served: dict[str, Any]) -> None:
+    """Both graphs registered version 1 of each model into their own MLflow store, with other base images: the
+    shared Bento store must hold two Bentos with different models, not one reused for both."""
+    assert pushed["bento"].split(":")[1].startswith("e1-g1-") and served["bento"].split(":")[1].startswith("e1-g1-")
+    assert pushed["bento"] != served["bento"]
+    ours, theirs = (
+        {str(model.tag) for model in bentoml.get(tag).info.all_models} for tag in (pushed["bento"], served["bento"])
+    )
+    assert len(ours) == len(theirs) == 2 and not ours & theirs
+
+
+def test_a_failed_build_is_an_error_that_names_its_cause(image_env: Path, served: dict[str, Any]) -> None:
+    """BentoML logs a failed build and returns normally; the build must still fail, with the builder's reason."""
+    with pytest.raises(ImageBuildError, match=r"(?s)did not produce energy-pipeline-serving:doomed.*absent-base"):
+        build_image(served["bento"], "energy-pipeline-serving:doomed", "buildah")

@@ -196,3 +196,12 @@ def test_the_largest_legal_batch_fits_under_the_body_limit() -> None:
     }
     Building(**full)
     assert len(json.dumps({"buildings": [full] * MAX_BATCH}).encode()) < DEFAULT_MAX_BODY_BYTES
+
+
+def test_served_models_are_the_registered_champions_runs(served: dict[str, Any]) -> None:
+    """The Bento serves the exact MLflow runs behind the champion alias, not whatever model was stored last."""
+    client = mlflow.MlflowClient(served["tracking_uri"])
+    cards = _post(served, "model_info", {}).json()["models"]
+    for card in cards.values():
+        champion = client.get_model_version_by_alias(card["registered_model"], "champion")
+        assert (card["version"], card["run_id"]) == (str(champion.version), champion.run_id)

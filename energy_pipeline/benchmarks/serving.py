@@ -45,10 +45,13 @@ def _timed(call: Callable[[], object], repeat: int) -> dict[str, float]:
     return percentiles(samples)
 
 
-def in_process(bodies: list[dict[str, Any]]) -> dict[str, Any]:
+def in_process(bento: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
     """The service's own predictor (compiled scorers) and the same models through their sklearn pipelines."""
-    from energy_pipeline.serving.service import EnergyService
+    import bentoml
 
+    from energy_pipeline.serving.service import EnergyService, use_models_of
+
+    use_models_of(bentoml.get(bento))
     predictor = EnergyService.inner().predictor
     one, batch = [Building(**EXAMPLE_BUILDING)], [Building(**b) for b in bodies]
     compiled = {
@@ -76,7 +79,7 @@ def in_process(bodies: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -88,7 +91,7 @@ ACCESS_LOG_OFF = {"BENTOML_CONFIG_OPTIONS": "services.energy_pipeline.logging.ac
 @contextmanager
 def served(bento: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, float, psutil.Process]]:
     """`bentoml serve <bento>`; yields its URL, the seconds it took to answer /readyz, and its process."""
-    port = _free_port()
+    port = free_port()
     bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
     args = [bentoml_cli, "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
     started = time.perf_counter()
@@ -159,7 +162,7 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
 
     tag = str(bentoml.get(bento).tag)
     bodies = real_buildings(BATCH)
-    local = in_process(bodies)
+    local = in_process(tag, bodies)
     with tempfile.TemporaryDirectory() as folder, served(tag) as (base, ready_seconds, process):
         single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
         batch = _lua_body({"buildings": bodies}, Path(folder), "batch")

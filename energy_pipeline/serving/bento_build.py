@@ -12,10 +12,11 @@ import bentoml
 import yaml
 from bentoml.exceptions import NotFound
 
-from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, SITE_ENERGY_MODEL
+from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, MODEL_ALIASES, SITE_ENERGY_MODEL
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
 # mlflow-skinny loads the MLflow model (the same `mlflow` module, without the tracking server, UI or DB drivers)
+ALIAS_OF = {name: alias for alias, name in MODEL_ALIASES.items()}
 SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "fastapi", "bentoml")
 
 
@@ -24,11 +25,13 @@ class Champion:
     registered_model: str
     version: str
     winner: str
+    run_id: str  # the MLflow run that logged it: version numbers alone repeat across tracking servers
 
 
 def import_champion(champion: Champion) -> bentoml.Model:
-    """Copy `models:/<name>/<version>` into the Bento store once; a second call returns the stored model."""
-    tag = bentoml.Tag(champion.registered_model, f"v{champion.version}")
+    """Copy `models:/<name>/<version>` into the Bento store once; a second call returns the stored model. The tag
+    carries the run id, so version 1 of another tracking server is never mistaken for this one."""
+    tag = bentoml.Tag(champion.registered_model, f"v{champion.version}-{champion.run_id[:12]}")
     try:
         return bentoml.models.get(tag)
     except NotFound:
@@ -39,6 +42,7 @@ def import_champion(champion: Champion) -> bentoml.Model:
                 "registered_model": champion.registered_model,
                 "registered_version": champion.version,
                 "winner": champion.winner,
+                "run_id": champion.run_id,
             },
         )
 
@@ -54,25 +58,31 @@ def serving_packages(champions: list[Champion]) -> list[str]:
     return [f"{name}=={package_version(name)}" for name in names]
 
 
-def code_digest(project_root: Path, options: dict[str, object]) -> str:
-    """Digest of the source files the Bento carries: new serving code is a new Bento (and a new immutable image
-    tag), even when the champions are the same."""
+def build_digest(project_root: Path, options: dict[str, object], inputs: list[str]) -> str:
+    """Digest of everything the Bento is made of: the source files it carries and the other inputs (stored model
+    tags, base image, Python and package versions). New code or packaging is a new Bento and a new immutable image
+    tag, even when the champions are the same; the same inputs give the same version."""
     digest = hashlib.sha256()
     for path in sorted(project_root.glob("energy_pipeline/**/*")):
         relative = path.relative_to(project_root).as_posix()
         carried = any(fnmatch.fnmatch(relative, pattern) for pattern in options["include"])  # type: ignore[union-attr]
         if path.is_file() and carried and not any(fnmatch.fnmatch(relative, p) for p in options["exclude"]):  # type: ignore[union-attr]
             digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    for value in inputs:
+        digest.update(value.encode() + b"\0")
     return digest.hexdigest()[:8]
 
 
 def build_bento(champions: list[Champion], project_root: Path, base_image: str, python_version: str) -> bentoml.Bento:
-    """The Bento's version names the model versions it serves and its code, e.g. `energy_pipeline:e3-g2-s1a2b3c4d`."""
+    """The Bento's version names the model versions it serves and digests what it is made of, e.g.
+    `energy_pipeline:e3-g2-s1a2b3c4d`."""
     models = [import_champion(c) for c in champions]
     by_name = {c.registered_model: c.version for c in champions}
     options = yaml.safe_load(BENTOFILE.read_text())
-    code = code_digest(project_root, options)
-    version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}-s{code}"
+    packages = serving_packages(champions)
+    inputs = [*(str(m.tag) for m in models), base_image, python_version, *packages]
+    digest = build_digest(project_root, options, inputs)
+    version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}-s{digest}"
     try:
         return bentoml.get(f"energy_pipeline:{version}")
     except NotFound:
@@ -88,7 +98,8 @@ def build_bento(champions: list[Champion], project_root: Path, base_image: str, 
         build_ctx=str(project_root),
         include=options["include"],
         exclude=options["exclude"],
-        models=[str(m.tag) for m in models],
-        python={**options["python"], "packages": serving_packages(champions)},
+        # by alias: the service asks for `site_energy`, and BentoML answers with exactly this Bento's model
+        models=[{"tag": str(m.tag), "alias": ALIAS_OF[m.tag.name]} for m in models],
+        python={**options["python"], "packages": packages},
         docker={"base_image": base_image, "python_version": python_version},
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import bentoml
@@ -22,18 +25,51 @@ class BuiltImage:
         return self.name.rsplit(":", 1)[1]
 
 
+class ImageBuildError(RuntimeError):
+    """The builder produced no image; carries what it printed."""
+
+
 def build_image(bento_tag: str, image: str, backend: str) -> None:
+    """`bentoml.container.build` logs a failed build and returns normally, so the image is looked up afterwards and
+    its absence raised with the builder's own error (an unreachable base image, a failing pip install...)."""
     env = BUILDAH_ENV if backend == "buildah" else {}
     previous = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        bentoml.container.build(bento_tag, backend=backend, image_tag=(image,))
+        with _errors_logged_by("bentoml") as errors:
+            bentoml.container.build(bento_tag, backend=backend, image_tag=(image,))
+        if not image_exists(image, backend):
+            said = "\n".join(errors).strip()[-2000:] or "no error reported"
+            raise ImageBuildError(f"{backend} did not produce {image}:\n{said}")
     finally:
         for key, value in previous.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def _errors_logged_by(name: str) -> Iterator[list[str]]:
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Collect(level=logging.ERROR)
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def image_exists(image: str, backend: str) -> bool:
+    args = ["docker", "image", "inspect", image] if backend == "docker" else ["buildah", "images", "--quiet", image]
+    done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, **BUILDAH_ENV}, check=False)
+    return done.returncode == 0 and bool(done.stdout.strip())
 
 
 def image_size_bytes(image: str, backend: str) -> int:

@@ -41,6 +41,7 @@ class ServedModel:
         card = ModelCard(
             registered_model=registered_model,
             version=version,
+            run_id=logged.run_id or "",
             winner=str(metadata.get("winner", "")),
             unit=str(metadata.get("unit", "")),
             data_years=[str(y) for y in metadata.get("data_years", [])],

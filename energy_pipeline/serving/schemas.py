@@ -105,6 +105,7 @@ class Prediction(BaseModel):
 class ModelCard(BaseModel):
     registered_model: str
     version: str
+    run_id: str = Field(default="", description="The MLflow run that logged the model")
     winner: str
     unit: str
     data_years: list[str]

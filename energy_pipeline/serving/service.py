@@ -1,10 +1,11 @@
-"""The BentoML service: `bentoml serve energy_pipeline.serving.service:EnergyService`.
+"""The BentoML service, as built into a Bento by the `bento` asset: `bentoml serve energy_pipeline:latest`.
 
 Both champions come from the Bento model store, where the `bento` asset imported them from the MLflow
-registry (`bentoml.mlflow.import_model`); the service loads those exact MLflow model directories once and
+registry (`bentoml.mlflow.import_model`) and packed them into the Bento under the aliases `site_energy` and
+`ghg_emissions`; the service loads those exact MLflow model directories once and
 compiles them into numpy scorers (`domain/fast_scoring.py`).
 
-Latency choices (measured in `bench/results/load.json`): a single building is scored on the event loop
+Latency choices (measured in `bench/results/serving.json`): a single building is scored on the event loop
 (`async def`: it takes well under a millisecond, a thread hop costs more); batches run in the thread pool so they
 never block single requests; objects built while loading are frozen out of the garbage collector's passes; and
 a short traffic timeout: BentoML 1.4 keeps each request's objects until it expires, so at ~1,000 req/s a 10 s
@@ -15,10 +16,13 @@ Override it where a slower model is served: BENTOML_CONFIG_OPTIONS="services.ene
 from __future__ import annotations
 
 import gc
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import bentoml
+from bentoml._internal.configuration.containers import BentoMLContainer  # no public setter for aliases
+from bentoml.exceptions import NotFound
 from bentoml.mlflow import MLFLOW_MODEL_FOLDER
 from fastapi import FastAPI
 from pydantic import Field
@@ -35,17 +39,34 @@ from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Buildin
 
 SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
 GHG_EMISSIONS_MODEL = "energy-pipeline-ghg-emissions"
+MODEL_ALIASES = {"site_energy": SITE_ENERGY_MODEL, "ghg_emissions": GHG_EMISSIONS_MODEL}  # alias -> registered
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 
 # For a known distro BentoML's image starts with `apt-get install build-essential git` (~250 MB). Serving installs
 # only wheels, so the image names no distro: no compilers, no git, nothing to patch that serving never runs.
 # Without BuildKit's cache mounts, pip's and uv's download caches would stay in the image's layers.
 IMAGE_BUILD_ENVS = [{"name": "UV_NO_CACHE", "value": "1"}, {"name": "PIP_NO_CACHE_DIR", "value": "1"}]
+logger = logging.getLogger(__name__)
 SERVING_IMAGE = bentoml.images.Image(base_image=DEFAULT_BASE_IMAGE, distro="wheels-only", lock_python_packages=False)
 
 
-def _served(key: str, stored: bentoml.Model) -> ServedModel:
-    """Inside the service a `BentoModel` attribute resolves to the stored model it names."""
+def use_models_of(bento: bentoml.Bento) -> None:
+    """What `bentoml serve` does when it loads a Bento: its model aliases now name its own models. For in-process
+    use of the service class (benchmarks)."""
+    BentoMLContainer.model_aliases.set({m.alias: str(m.tag) for m in bento.info.all_models if m.alias})
+
+
+def _served(key: str) -> ServedModel:
+    """The model the Bento was built with, by its alias (`site_energy`, `ghg_emissions`): never `name:latest`,
+    which names whatever model was stored last, not the one this Bento was built and versioned for."""
+    if not BentoMLContainer.model_aliases.get():  # served from source (a dev loop), not from a Bento
+        stored = bentoml.models.get(f"{MODEL_ALIASES[key]}:latest")
+        logger.warning("no Bento loaded: serving the newest stored %s, %s", MODEL_ALIASES[key], stored.tag)
+    else:
+        try:
+            stored = bentoml.models.get(key)
+        except NotFound:
+            raise RuntimeError(f"the Bento names no model {key!r}: build it with the `bento` asset") from None
     return ServedModel.from_mlflow_dir(
         key,
         Path(stored.path_of(MLFLOW_MODEL_FOLDER)),
@@ -69,16 +90,8 @@ info_app = FastAPI(title="energy_pipeline info", description="Read-only informat
     envs=IMAGE_BUILD_ENVS,
 )
 class EnergyService:
-    site_energy = bentoml.models.BentoModel(f"{SITE_ENERGY_MODEL}:latest")
-    ghg_emissions = bentoml.models.BentoModel(f"{GHG_EMISSIONS_MODEL}:latest")
-
     def __init__(self) -> None:
-        self.predictor = Predictor(
-            {
-                "site_energy": _served("site_energy", self.site_energy),
-                "ghg_emissions": _served("ghg_emissions", self.ghg_emissions),
-            }
-        )
+        self.predictor = Predictor({key: _served(key) for key in MODEL_ALIASES})
         self.predictor.predict([Building(**EXAMPLE_BUILDING)])  # warm-up: first-call caches are built now
         gc.freeze()  # models and caches live as long as the worker: keep them out of every collection
 

@@ -29,7 +29,7 @@ def _skipped(context: dg.AssetExecutionContext, asset: str, why: str) -> dg.Asse
     group_name=SERVING_GROUP,
     kinds={"bentoml"},
     description="The Bento serving both current champions (never a non-promoted version); its version names "
-    "the model versions, e.g. energy_pipeline:e3-g2.",
+    "the model versions and digests its code, models and packaging, e.g. energy_pipeline:e3-g2-s1a2b3c4d.",
 )
 def bento(
     context: dg.AssetExecutionContext,
@@ -44,8 +44,9 @@ def bento(
         version = outcome.champion_after
         if version is None:
             raise dg.Failure(f"{outcome.version.name} has no champion: nothing fit to serve yet")
+        name = outcome.version.name
         champions.append(
-            Champion(outcome.version.name, version, tracker.champion_winner(outcome.version.name, version))
+            Champion(name, version, tracker.champion_winner(name, version), tracker.version_run_id(name, version))
         )
     with transient_errors_retried(context):  # the champions are downloaded from the MLflow server
         built = build_bento(champions, PROJECT_ROOT, packaging.base_image, packaging.python_version)
