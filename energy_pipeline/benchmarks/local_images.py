@@ -132,6 +132,8 @@ def running_image(image: str, port: int, log_path: Path, timeout: float = 180) -
 def stop_inner_processes(runner: subprocess.Popen[bytes]) -> None:
     """SIGTERM the server inside the container (not `buildah run`, which would leave it running); `buildah run`
     returns once it is gone."""
+    if runner.poll() is not None:  # it already ended (a server that failed to start): nothing to stop
+        return
     servers = [p for p in psutil.Process(runner.pid).children(recursive=True) if "bentoml" in " ".join(p.cmdline())]
     for server in servers:
         server.send_signal(signal.SIGTERM)

@@ -47,7 +47,12 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim"
 # Without BuildKit's cache mounts, pip's and uv's download caches would stay in the image's layers.
 IMAGE_BUILD_ENVS = [{"name": "UV_NO_CACHE", "value": "1"}, {"name": "PIP_NO_CACHE_DIR", "value": "1"}]
 logger = logging.getLogger(__name__)
-SERVING_IMAGE = bentoml.images.Image(base_image=DEFAULT_BASE_IMAGE, distro="wheels-only", lock_python_packages=False)
+# The one system library serving needs: LightGBM's wheel links the OpenMP runtime (libgomp.so.1) but does not
+# carry it, and slim images lack it, so a LightGBM champion would fail at import (found by the image benchmark).
+OPENMP_RUNTIME = "apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*"
+SERVING_IMAGE = bentoml.images.Image(
+    base_image=DEFAULT_BASE_IMAGE, distro="wheels-only", lock_python_packages=False
+).run(OPENMP_RUNTIME)
 
 
 def use_models_of(bento: bentoml.Bento) -> None:
