@@ -9,13 +9,10 @@ rebuilt on that base (a new Bento version: the base image is part of its digest)
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +20,10 @@ from energy_pipeline.benchmarks.common import machine
 from energy_pipeline.benchmarks.local_images import build_offline_base_image, buildah_env, running_image
 from energy_pipeline.benchmarks.serving import free_port, served
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
+from energy_pipeline.serving.image import build_image, image_size_bytes, temporary_environment
 
 STARTS = 3
 TOOLS = ("buildah", "debootstrap")
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _bento_on(bento: str, base_image: str, python_version: str) -> str:
@@ -70,12 +54,11 @@ def run_image_benchmark(bento: str = "energy_pipeline:latest", starts: int = STA
     import bentoml
 
     from energy_pipeline.orchestration.serving_resources import BentoPackaging, ImageBuilder
-    from energy_pipeline.serving.image import build_image, image_size_bytes
 
     packaging = BentoPackaging()
     with tempfile.TemporaryDirectory(prefix="energy-pipeline-image-bench-") as folder:
         root = Path(folder)
-        with _environment(buildah_env(root / "storage")):
+        with temporary_environment(buildah_env(root / "storage")):
             backend, why = ImageBuilder(backend="buildah").available(packaging.base_image)
             base_image = packaging.base_image
             if backend is None:

@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 from energy_pipeline.benchmarks.common import machine, percentiles
+from energy_pipeline.benchmarks.local_images import wait_for_http
 from energy_pipeline.benchmarks.requests import real_buildings
 from energy_pipeline.domain.fast_scoring import PipelineScorer
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, Building
@@ -96,22 +96,15 @@ def served(bento: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
     args = [bentoml_cli, "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
     started = time.perf_counter()
     environment = {**os.environ, **(env or {})}
-    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise RuntimeError(f"bentoml serve {bento} exited with {server.returncode}")
-            time.sleep(0.05)
-        yield base, time.perf_counter() - started, psutil.Process(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as folder, (Path(folder) / "server.log").open("wb") as log:
+        server = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{base}/readyz", server, Path(log.name), timeout=300)
+            yield base, time.perf_counter() - started, psutil.Process(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def _lua_body(route_body: dict[str, Any], folder: Path, name: str) -> Path:

@@ -32,15 +32,21 @@ class ImageBuildError(RuntimeError):
 def build_image(bento_tag: str, image: str, backend: str) -> None:
     """`bentoml.container.build` logs a failed build and returns normally, so the image is looked up afterwards and
     its absence raised with the builder's own error (an unreachable base image, a failing pip install...)."""
-    env = BUILDAH_ENV if backend == "buildah" else {}
-    previous = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with temporary_environment(BUILDAH_ENV if backend == "buildah" else {}):
         with _errors_logged_by("bentoml") as errors:
             bentoml.container.build(bento_tag, backend=backend, image_tag=(image,))
         if not image_exists(image, backend):
             said = "\n".join(errors).strip()[-2000:] or "no error reported"
             raise ImageBuildError(f"{backend} did not produce {image}:\n{said}")
+
+
+@contextmanager
+def temporary_environment(values: dict[str, str]) -> Iterator[None]:
+    """BentoML reads the builder's settings from the process environment: set them for one build only."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
     finally:
         for key, value in previous.items():
             if value is None:
