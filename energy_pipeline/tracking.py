@@ -43,6 +43,19 @@ class RegisteredVersion:
     model_uri: str
 
 
+def lost_insert_race(error: MlflowException) -> bool:
+    """Two steps logging the same new dataset at once: the store's check-then-insert lets one of them fail.
+
+    Both targets train on the same cleaned data (one dataset, one digest), and an `mlflow server` with several
+    workers checks for an existing dataset before inserting it, so the slower step hits the unique constraint.
+    """
+    return (
+        "UNIQUE constraint failed" in str(error)
+        or "duplicate key value" in str(error)
+        or (error.error_code == "RESOURCE_ALREADY_EXISTS")
+    )
+
+
 class TrainingTracker:
     """One object per training of one target; sets MLflow's global URIs when created."""
 
@@ -62,7 +75,14 @@ class TrainingTracker:
         if location and "://" not in location:
             Path(location).mkdir(parents=True, exist_ok=True)
             location = Path(location).resolve().as_uri()
-        return self.client.create_experiment(self.settings.experiment, artifact_location=location)
+        try:
+            return self.client.create_experiment(self.settings.experiment, artifact_location=location)
+        except MlflowException as error:
+            # both targets' steps start at once on a fresh store: the other one may have created it first
+            experiment = self.client.get_experiment_by_name(self.settings.experiment)
+            if experiment is None or not lost_insert_race(error):
+                raise
+            return experiment.experiment_id
 
     @contextmanager
     def run(self, name: str, tags: dict[str, str], run_id: str | None = None) -> Iterator[mlflow.ActiveRun]:
@@ -76,7 +96,12 @@ class TrainingTracker:
 
     def log_training_data(self, frame: pd.DataFrame, target: str, digest: str, years: list[str]) -> None:
         dataset = mlflow.data.from_pandas(frame, name="cleaned_buildings", targets=target, digest=digest)
-        mlflow.log_input(dataset, context="training")
+        try:
+            mlflow.log_input(dataset, context="training")
+        except MlflowException as error:
+            if not lost_insert_race(error):
+                raise
+            mlflow.log_input(dataset, context="training")  # the dataset exists now: this only links it
         mlflow.log_params({"data_years": ",".join(years), "training_rows": len(frame), "data_digest": digest})
 
     def log_candidate(self, result: CandidateResult, tags: dict[str, str]) -> str:
