@@ -21,7 +21,7 @@ from energy_pipeline.domain.fast_scoring import (
     compile_model,
     frame_columns,
 )
-from energy_pipeline.domain.features import MODEL_INPUTS
+from energy_pipeline.domain.features import DEFAULT_GROUPS, MODEL_INPUTS, USE_TYPE_AREAS
 from energy_pipeline.domain.validation import validate_raw
 from energy_pipeline.modelling import HOLDOUT, training_frame
 
@@ -116,3 +116,17 @@ def test_a_compiled_form_that_disagrees_on_the_check_rows_is_not_used(data: dict
     assert isinstance(scorer, PipelineScorer) and "disagreed" in scorer.detail
     rows = data["holdout"].head(20)
     np.testing.assert_array_equal(scorer.predict(frame_columns(rows)), model.predict(rows[list(MODEL_INPUTS)]))
+
+
+def test_a_champion_fitted_before_the_use_type_shares_still_scores(data: dict[str, pd.DataFrame]) -> None:
+    """A registry keeps models trained by older code: one whose features step has no use-type vocabulary (as
+    registered before the per-use-type shares existed) must predict, and compile, exactly as before."""
+    model = _fit(build_pipeline(Ridge(), tuple(g for g in DEFAULT_GROUPS if g != USE_TYPE_AREAS)), data["train"])
+    features = model.regressor_.named_steps["features"]
+    assert features.use_vocabulary_ == []
+    del features.use_vocabulary_  # what an older pickle holds
+    expected = model.predict(data["holdout"][list(MODEL_INPUTS)])
+    assert np.isfinite(expected).all()
+    scorer = compile_model(model, data["holdout"].head(3))
+    assert isinstance(scorer, CompiledScorer), scorer.detail
+    _assert_same_on_every_row(model, data["holdout"], scorer)

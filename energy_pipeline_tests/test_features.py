@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.pipeline import Pipeline
 
 from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline
 from energy_pipeline.domain.cleaning import clean_buildings
@@ -13,6 +14,8 @@ from energy_pipeline.domain.features import (
     DEFAULT_GROUPS,
     FEATURE_GROUPS,
     PRIOR_COLUMN,
+    USE_SHARE_PREFIX,
+    USE_TYPE_AREAS,
     BuildingFeatures,
     LeakageError,
     UseTypePrior,
@@ -30,9 +33,14 @@ def rows(harmonised: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return clean_buildings(raw, validate_raw(raw, 2016, 0.01).invalid_rows).cleaned
 
 
+def every_default_group() -> Pipeline:
+    """A ridge given every default feature group (the ridge candidate itself leaves location and priors out)."""
+    return build_pipeline(CANDIDATES["ridge"].make_estimator(), DEFAULT_GROUPS, scale_numeric=True)
+
+
 @pytest.fixture(scope="module")
-def fitted(rows: pd.DataFrame):
-    return CANDIDATES["ridge"].pipeline().fit(model_inputs(rows), log_target(rows, TARGET_ENERGY))
+def fitted(rows: pd.DataFrame) -> Pipeline:
+    return every_default_group().fit(model_inputs(rows), log_target(rows, TARGET_ENERGY))
 
 
 def test_engineered_values_on_a_real_row(rows: pd.DataFrame) -> None:
@@ -47,7 +55,14 @@ def test_engineered_values_on_a_real_row(rows: pd.DataFrame) -> None:
     shares = features[["largest_use_share", "second_use_share", "third_use_share"]]
     assert ((shares >= 0) & (shares <= 1)).all().all()
     assert (shares.sum(axis=1) <= 1 + 1e-9).all()
-    assert list(features.columns) == [c for g in own_groups for c in FEATURE_GROUPS[g][0]]
+    share_columns = [c for c in features.columns if c.startswith(USE_SHARE_PREFIX)]
+    fixed_groups = [g for g in own_groups if g != USE_TYPE_AREAS]
+    assert [c for c in features.columns if c not in share_columns] == [
+        c for g in fixed_groups for c in FEATURE_GROUPS[g][0]
+    ]
+    # the per-use-type shares: the hotel is all hotel; every row's shares add up to its three slots' shares
+    assert features.loc[features.index[0], "use_share__hotel"] == pytest.approx(features["largest_use_share"].iloc[0])
+    np.testing.assert_allclose(features[share_columns].sum(axis=1), shares.sum(axis=1), atol=1e-12)
     with pytest.raises(ValueError, match="needs UseTypePrior"):
         BuildingFeatures(groups=("priors",)).fit(X)
 
@@ -88,8 +103,8 @@ def test_a_folds_targets_never_reach_its_own_predictions(rows: pd.DataFrame) -> 
     train, test = Protocol(seeds=(42,)).splits(rows["ose_building_id"])[0]
     shuffled = y.copy()
     shuffled[test] = np.random.default_rng(0).permutation(y[test]) + 3.0
-    first = CANDIDATES["ridge"].pipeline().fit(X.iloc[train], y[train]).predict(X.iloc[test])
-    second = CANDIDATES["ridge"].pipeline().fit(X.iloc[train], shuffled[train]).predict(X.iloc[test])
+    first = every_default_group().fit(X.iloc[train], y[train]).predict(X.iloc[test])
+    second = every_default_group().fit(X.iloc[train], shuffled[train]).predict(X.iloc[test])
     np.testing.assert_array_equal(first, second)
 
 
@@ -114,3 +129,28 @@ def test_pipeline_is_deterministic(rows: pd.DataFrame) -> None:
     first = build_pipeline(CANDIDATES["lightgbm"].make_estimator()).fit(X, y).predict(X)
     second = build_pipeline(CANDIDATES["lightgbm"].make_estimator()).fit(X, y).predict(X)
     np.testing.assert_array_equal(first, second)
+
+
+def test_use_type_shares_learn_their_vocabulary_in_fit_and_ignore_unseen_uses(rows: pd.DataFrame) -> None:
+    X = model_inputs(rows)
+    train, later = X.iloc[:-200], X.iloc[-200:].copy()
+    features = BuildingFeatures(groups=("use_mix", USE_TYPE_AREAS)).fit(train)
+    assert features.use_vocabulary_ == sorted(
+        {
+            u
+            for c in (
+                "largest_property_use_type",
+                "second_largest_property_use_type",
+                "third_largest_property_use_type",
+            )
+            for u in train[c].dropna()
+        }
+    )
+    later.iloc[0, later.columns.get_loc("largest_property_use_type")] = "Launch Pad"  # a use training never saw
+    out = features.transform(later)
+    shares = out[[c for c in out.columns if c.startswith(USE_SHARE_PREFIX)]]
+    assert list(shares.columns) == list(features.get_feature_names_out()[6:])  # same columns as at fit time
+    assert "use_share__launch_pad" not in out.columns
+    known_slots = out[["second_use_share", "third_use_share"]].iloc[0].sum()
+    assert shares.iloc[0].sum() == pytest.approx(known_slots)  # the unseen use adds nothing, the others still count
+    assert out["largest_use_share"].iloc[0] > 0  # while the slot share still says how big that use is

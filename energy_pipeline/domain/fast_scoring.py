@@ -34,10 +34,12 @@ from energy_pipeline.domain.features import (
     BuildingFeatures,
     UseTypePrior,
     derived_features,
+    fitted_use_vocabulary,
     model_inputs,
     prior_column,
     use_gfas,
     use_shares,
+    use_type_shares,
     uses_or_none,
 )
 
@@ -94,9 +96,11 @@ def _prior_step(prior: UseTypePrior) -> ColumnStep:
     return add_prior
 
 
-def _features_step(_: BuildingFeatures) -> ColumnStep:
+def _features_step(features: BuildingFeatures) -> ColumnStep:
+    vocabulary = fitted_use_vocabulary(features)
+
     def add_features(columns: Columns) -> Columns:
-        return {**columns, **derived_features(columns)}
+        return {**columns, **derived_features(columns), **use_type_shares(columns, vocabulary)}
 
     return add_features
 
@@ -141,6 +145,23 @@ class CategoricalBlock:
         return block
 
 
+@dataclass(frozen=True)
+class PassthroughBlock:
+    """Columns handed to the model as they are (the use-type floor-area shares)."""
+
+    columns: tuple[str, ...]
+
+    def __call__(self, columns: Columns) -> np.ndarray:
+        return np.column_stack([np.asarray(columns[c], dtype=float) for c in self.columns])
+
+
+def _is_passthrough(step: Any) -> bool:
+    """sklearn stores a fitted 'passthrough' block either as the string or as an identity FunctionTransformer."""
+    if isinstance(step, str):
+        return step == "passthrough"
+    return isinstance(step, FunctionTransformer) and step.func is None
+
+
 def _numeric_block(columns: list[str], pipeline: Pipeline) -> NumericBlock:
     imputer, scaler = (step for _, step in pipeline.steps)
     if not isinstance(imputer, SimpleImputer) or np.isnan(imputer.statistics_.astype(float)).any():
@@ -183,7 +204,10 @@ def _encoder(transformer: ColumnTransformer) -> Callable[[Columns], np.ndarray]:
         raise NotCompilable("sparse ColumnTransformer output")
     blocks: list[Callable[[Columns], np.ndarray]] = []
     for name, step, columns in transformer.transformers_:
-        if step == "drop" or len(columns) == 0:
+        if (isinstance(step, str) and step == "drop") or len(columns) == 0:
+            continue
+        if _is_passthrough(step):
+            blocks.append(PassthroughBlock(tuple(columns)))
             continue
         if not isinstance(step, Pipeline) or len(step.steps) != 2:
             raise NotCompilable(f"column block {name!r}: {step!r}")

@@ -3,16 +3,17 @@ serving computes exactly what training computed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.model_selection import KFold
 from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from energy_pipeline.domain.columns import DATA_YEAR, METERED_COLUMNS, TARGETS
+from energy_pipeline.domain.same_building import SameBuildingKFold
 
 CATEGORICAL_INPUTS: tuple[str, ...] = (
     "building_type",
@@ -49,18 +50,26 @@ USE_TYPES = (
 )
 USE_GFAS = tuple(f"{use}_gfa" for use in USE_TYPES)
 NO_USE = "None"
+USE_SHARE_PREFIX = "use_share__"
 
 # Feature group -> (columns it adds, the domain reason). The ablation asset switches groups off one at a time.
 FEATURE_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "size": (
-        ("log_gfa_total", "log_gfa_buildings", "number_of_buildings"),
-        "energy grows with floor area, multiplicatively: the log makes it additive for every model",
+        ("log_gfa_total", "log_gfa_buildings", "number_of_buildings", "log_gfa_parking"),
+        "energy grows with floor area, multiplicatively: the log makes it additive for every model (garage included)",
     ),
     "age": (("building_age",), "older envelopes and systems use more energy per square foot"),
     "parking": (("parking_share",), "parking garages use little energy per square foot of the total"),
     "use_mix": (
-        ("largest_use_share", "second_use_share", "third_use_share"),
-        "how the floor area splits between uses (a hotel with a big garage is not a hotel)",
+        (
+            "largest_use_share",
+            "second_use_share",
+            "third_use_share",
+            "log_largest_use_gfa",
+            "log_second_use_gfa",
+            "log_third_use_gfa",
+        ),
+        "how the floor area splits between uses, and each use's own size (a hotel with a big garage is not a hotel)",
     ),
     "shape": (
         ("number_of_floors", "log_gfa_per_floor"),
@@ -69,6 +78,10 @@ FEATURE_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "use_type": (
         ("primary_property_type", "largest_property_use_type", "building_type"),
         "the use type sets the typical intensity (a data center is not a warehouse)",
+    ),
+    "use_type_areas": (
+        (f"{USE_SHARE_PREFIX}<use type>",),
+        "a building's energy is roughly the sum over its uses of area times intensity, wherever a use is listed",
     ),
     "priors": (
         ("use_type_prior",),
@@ -83,6 +96,7 @@ FEATURE_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
         "optional: the ENERGY STAR score is computed from metered energy, so it is reported separately",
     ),
 }
+USE_TYPE_AREAS = "use_type_areas"  # its columns come from the use types seen in training
 DEFAULT_GROUPS: tuple[str, ...] = tuple(g for g in FEATURE_GROUPS if g != "energy_star")
 PRIOR_COLUMN = "use_type_prior"
 
@@ -121,6 +135,11 @@ def _fill_nan(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
     return np.where(np.isnan(values), fill, values)
 
 
+def _log_area(area: np.ndarray) -> np.ndarray:
+    """log1p of an optional area: a use or a garage that is not there has area 0."""
+    return np.log1p(np.clip(_fill_nan(area), 0.0, None))
+
+
 def use_shares(use_gfas: np.ndarray, gfa_total: np.ndarray) -> np.ndarray:
     """(n, 3) shares of the largest, second and third use in the floor area (0 where unknown)."""
     uses = np.clip(_fill_nan(use_gfas), 0.0, None)
@@ -145,7 +164,8 @@ def derived_features(columns: Columns) -> dict[str, np.ndarray]:
     gfa_buildings = np.asarray(columns["property_gfa_buildings"], dtype=float)
     floors = np.asarray(columns["number_of_floors"], dtype=float)
     floors = np.where(floors > 0, floors, np.nan)
-    shares = use_shares(use_gfas(columns), gfa_total)
+    uses_gfa = use_gfas(columns)
+    shares = use_shares(uses_gfa, gfa_total)
     parking = np.asarray(columns["property_gfa_parking"], dtype=float) / np.where(gfa_total == 0, np.nan, gfa_total)
     age = np.asarray(columns[DATA_YEAR], dtype=float) - np.asarray(columns["year_built"], dtype=float)
     return {
@@ -157,7 +177,42 @@ def derived_features(columns: Columns) -> dict[str, np.ndarray]:
         "second_use_share": shares[:, 1],
         "third_use_share": shares[:, 2],
         "log_gfa_per_floor": np.log1p(gfa_buildings / floors),
+        "log_gfa_parking": _log_area(np.asarray(columns["property_gfa_parking"], dtype=float)),
+        "log_largest_use_gfa": _log_area(uses_gfa[:, 0]),
+        "log_second_use_gfa": _log_area(uses_gfa[:, 1]),
+        "log_third_use_gfa": _log_area(uses_gfa[:, 2]),
     }
+
+
+def use_type_share_columns(vocabulary: Sequence[str]) -> list[str]:
+    """One readable, unique column name per known use type (names reach plots and boosters' feature names)."""
+    names: list[str] = []
+    for use in vocabulary:
+        slug = re.sub(r"[^0-9a-z]+", "_", str(use).lower()).strip("_") or "use"
+        name, n = f"{USE_SHARE_PREFIX}{slug}", 2
+        while name in names:
+            name, n = f"{USE_SHARE_PREFIX}{slug}_{n}", n + 1
+        names.append(name)
+    return names
+
+
+def use_type_shares(columns: Columns, vocabulary: Sequence[str]) -> dict[str, np.ndarray]:
+    """Share of the floor area under each known use type, summed over the three use slots; a use type never seen
+    in training adds nothing here (its area still counts in the slot shares)."""
+    gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
+    shares = use_shares(use_gfas(columns), gfa_total)
+    index = {use: i for i, use in enumerate(vocabulary)}
+    matrix = np.zeros((len(gfa_total), len(vocabulary)))
+    for slot, name in enumerate(USE_TYPES):
+        positions = np.array([index.get(use, -1) for use in columns[name]], dtype=np.intp)
+        rows = np.flatnonzero(positions >= 0)
+        np.add.at(matrix, (rows, positions[rows]), shares[rows, slot])
+    return dict(zip(use_type_share_columns(vocabulary), matrix.T, strict=True))
+
+
+def use_type_vocabulary(frame: pd.DataFrame) -> list[str]:
+    """Every use type listed in any of the three slots, sorted so the same rows give the same columns."""
+    return sorted({str(use) for name in USE_TYPES for use in frame[name].dropna()})
 
 
 def uses_or_none(values: Iterable[object]) -> list[object]:
@@ -190,7 +245,8 @@ class UseTypePrior(TransformerMixin, BaseEstimator):
         self.encoder_ = TargetEncoder(
             target_type="continuous",
             smooth=self.smooth,
-            cv=KFold(5, shuffle=True, random_state=self.random_state),
+            # the folds keep a building's yearly rows together: its other year must not encode its own prior
+            cv=list(SameBuildingKFold(5, random_state=self.random_state).split(X)),
         )
         encoded = self.encoder_.fit_transform(self._uses(X), self._intensity(X, y))
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -211,6 +267,11 @@ class UseTypePrior(TransformerMixin, BaseEstimator):
         return np.asarray([*names, PRIOR_COLUMN], dtype=object)
 
 
+def fitted_use_vocabulary(features: BuildingFeatures) -> list[str]:
+    """Models registered before the per-use-type shares existed have no vocabulary, and must keep predicting."""
+    return list(getattr(features, "use_vocabulary_", []))
+
+
 class BuildingFeatures(TransformerMixin, BaseEstimator):
     """Raw building characteristics -> the engineered columns of the enabled feature groups."""
 
@@ -223,13 +284,19 @@ class BuildingFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(f"unknown feature groups: {sorted(unknown)}; known: {list(FEATURE_GROUPS)}")
         if "priors" in self.groups and PRIOR_COLUMN not in X.columns:
             raise ValueError("the 'priors' group needs UseTypePrior before BuildingFeatures in the pipeline")
-        self.columns_ = [c for g in self.groups for c in FEATURE_GROUPS[g][0]]
+        self.use_vocabulary_ = use_type_vocabulary(X) if USE_TYPE_AREAS in self.groups else []
+        self.columns_ = [
+            c
+            for g in self.groups
+            for c in (use_type_share_columns(self.use_vocabulary_) if g == USE_TYPE_AREAS else FEATURE_GROUPS[g][0])
+        ]
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "columns_")
         derived = pd.DataFrame(derived_features(X), index=X.index)
-        source = pd.concat([X, derived], axis=1)
+        use_areas = pd.DataFrame(use_type_shares(X, fitted_use_vocabulary(self)), index=X.index)
+        source = pd.concat([X, derived, use_areas], axis=1)
         return source[self.columns_]
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
