@@ -2,7 +2,9 @@
 
 Each asset (each partition for partitioned ones) is materialized in its own child process on a fresh instance,
 in dependency order, so `os.wait4` gives that child's own peak RSS. A child that only imports the project is
-measured too: subtract it to see what an asset itself costs. Benchmarks report; they never pass or fail on time.
+measured too: subtract it to see what an asset itself costs. Then the whole `make run` graph runs as one process,
+twice: from scratch, then `--changed-only` with nothing changed (`benchmarks/graph.py`). Benchmarks report;
+they never pass or fail on time.
 """
 
 from __future__ import annotations
@@ -12,14 +14,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import dagster as dg
 
-from energy_pipeline.benchmarks.common import RESULTS, machine
-from energy_pipeline.orchestration.settings import PROJECT_ROOT
+from energy_pipeline.benchmarks.common import RESULTS, fresh_instance_env, machine
 
 PARTITIONED = ("raw_buildings", "cleaned_buildings")
 STEP_ASSETS = {"cleaned_buildings": ("cleaned_buildings", "rejected_buildings")}  # one multi-asset step
@@ -70,15 +69,7 @@ def run_benchmark() -> dict[str, object]:
     landing = local_resources()["landing"]
     assert isinstance(landing, LandingZone)
     years = sorted(landing.year_files())
-    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as mlflow_dir:
-        Path(home, "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": home,
-            "ENERGY_PIPELINE_MLFLOW_TRACKING_URI": f"sqlite:///{mlflow_dir}/mlflow.db",
-            "ENERGY_PIPELINE_MLFLOW_ARTIFACTS": f"{mlflow_dir}/artifacts",
-            "ENERGY_PIPELINE_ARTIFACTS_DIR": f"{mlflow_dir}/plots",
-        }
+    with fresh_instance_env() as env:
         steps: list[dict[str, object]] = [{"asset": "(import only)", **_child(["import-only"], env)}]
         for asset in PARTITIONED:
             for year in years:
@@ -86,7 +77,14 @@ def run_benchmark() -> dict[str, object]:
         for asset in UNPARTITIONED:
             steps.append({"asset": asset, **_child(["one", asset], env)})
     total = sum(float(s["wall_seconds"]) for s in steps[1:])
-    return {"machine": machine(), "steps": steps, "total_wall_seconds": round(total, 1)}
+    from energy_pipeline.benchmarks.graph import run_graph_benchmark
+
+    return {
+        "machine": machine(),
+        "steps": steps,
+        "total_wall_seconds": round(total, 1),
+        **run_graph_benchmark(),
+    }
 
 
 def _write(name: str, result: dict[str, object]) -> int:
@@ -99,7 +97,7 @@ def _write(name: str, result: dict[str, object]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="energy_pipeline.bench")
-    modes = ["all", "one", "import-only", "serving", "growth", "growth-one", "image"]
+    modes = ["all", "one", "import-only", "graph-one", "serving", "growth", "growth-one", "image"]
     parser.add_argument("mode", nargs="?", default="all", choices=modes)
     parser.add_argument("asset", nargs="?")
     parser.add_argument("partition", nargs="?")
@@ -111,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "one":
         materialize_one(args.asset, args.partition)
         return 0
+    if args.mode == "graph-one":
+        from energy_pipeline.benchmarks.graph import run_graph_child
+
+        return run_graph_child(args.asset, changed_only=args.partition == "changed-only")
     if args.mode == "growth-one":
         from energy_pipeline.benchmarks.growth import train_once
 
@@ -135,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     for step in report["steps"]:  # type: ignore[union-attr]
         print(f"{step['asset']:28} {step.get('partition', ''):9} {step['wall_seconds']:>8} {step['peak_rss_mb']:>8}")
     print(f"total wall (excluding import-only): {report['total_wall_seconds']} s on {report['machine']}")
+    for label in ("whole_graph_one_run", "changed_only_rerun_nothing_changed"):
+        run = report[label]
+        print(
+            f"{label}: {run['wall_seconds']} s, peak {run['peak_rss_mb']} MB, {run.get('assets_materialized')} "
+            f"assets materialized, jobs skipped as fresh: {run.get('jobs_skipped_fresh')}"
+        )
     print(f"written to {RESULTS / 'pipeline.json'}")
     return 0
 

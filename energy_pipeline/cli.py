@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._time import get_current_datetime
 
 from energy_pipeline.definitions import defs
 from energy_pipeline.orchestration.partitions import register_years
@@ -38,6 +41,7 @@ MODEL_SUMMARY_KEYS = (
     "uri",
     "digest",
 )
+OPTIONAL_OUTPUTS = ("serving_image", "ecr_image")
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
@@ -51,6 +55,8 @@ class RunReport:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # asset -> why it was not built
+    fresh: bool = False  # not run at all: every asset up to date (`run --changed-only`)
+    stale: dict[str, str] = field(default_factory=dict)  # with --changed-only: the assets that made it run, and why
 
 
 def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
@@ -86,10 +92,44 @@ def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
 ALL_JOBS = ("ingest_job", "profile_job", "training_job", "ablation_job", "serving_job")
 
 
+def stale_assets(instance: dg.DagsterInstance, definitions: dg.Definitions, job: str) -> dict[str, str]:
+    """The job's assets that are missing or stale (a new code version, or an input with a new data version), with
+    why. Assets whose output is optional (the image, the push: skipped where no builder or registry is) do not
+    count: they may never be materialized on this machine."""
+    graph = definitions.resolve_asset_graph()
+    # Dagster's own staleness (what the UI's "Materialize changed and missing" uses); its resolver is not public API
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=graph,
+    )
+    resolver = CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
+    stale: dict[str, str] = {}
+    for key in definitions.resolve_job_def(job).asset_layer.executable_asset_keys:
+        node = graph.get(key)
+        if node.is_partitioned or not node.is_materializable or key.to_user_string() in OPTIONAL_OUTPUTS:
+            continue
+        status = resolver.get_status(key)
+        if status == StaleStatus.MISSING:
+            stale[key.to_user_string()] = "never materialized"
+        elif status == StaleStatus.STALE:
+            causes = resolver.get_stale_root_causes(key)
+            stale[key.to_user_string()] = "; ".join(
+                sorted({f"{c.asset_key.to_user_string()} {c.reason}" for c in causes})
+            )
+    return stale
+
+
 def run_pipeline(
-    instance: dg.DagsterInstance, definitions: dg.Definitions = defs, jobs: Sequence[str] = ALL_JOBS
+    instance: dg.DagsterInstance,
+    definitions: dg.Definitions = defs,
+    jobs: Sequence[str] = ALL_JOBS,
+    changed_only: bool = False,
 ) -> list[RunReport]:
-    """Register the landing zone's years, ingest each, then run the cross-year jobs; stops at the first failure."""
+    """Register the landing zone's years, ingest each, then run the cross-year jobs; stops at the first failure.
+
+    `changed_only`: the ingest still reads every export (that is how a changed file is noticed, and it is cheap);
+    a later job runs only when one of its assets is missing or stale, else it is reported as skipped."""
     landing = definitions.resources["landing"]
     assert isinstance(landing, LandingZone)
     years = sorted(landing.year_files())
@@ -103,17 +143,26 @@ def run_pipeline(
     for job in [j for j in jobs if j != "ingest_job"]:
         if not (years and all(r.success for r in reports)):
             break
+        stale = stale_assets(instance, definitions, job) if changed_only else {}
+        if changed_only and not stale:
+            reports.append(RunReport(label=job.removesuffix("_job"), success=True, fresh=True))
+            continue
         result = definitions.resolve_job_def(job).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET
         )
         reports.append(_report(job.removesuffix("_job"), result))
+        reports[-1].stale = stale
     return reports
 
 
 def format_summary(reports: list[RunReport]) -> str:
     lines = ["", "energy-pipeline run summary", "=" * 27]
     for report in reports:
+        if report.fresh:
+            lines.append(f"[fresh] {report.label}: skipped, same code and same input data as its last run")
+            continue
         lines.append(f"[{'ok' if report.success else 'FAILED'}] {report.label}")
+        lines += [f"    ran because {asset}: {why}" for asset, why in report.stale.items()]
         for asset, values in report.materialized.items():
             rows = values.get("dagster/row_count")
             lines.append(f"    {asset}: {rows} rows" if rows is not None else f"    {asset}: materialized")
@@ -135,9 +184,14 @@ def format_summary(reports: list[RunReport]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="energy-pipeline")
     parser.add_argument("command", choices=["run"], help="run: materialize every asset for every data year")
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--changed-only",
+        action="store_true",
+        help="re-read the exports, then run only the jobs with a missing or stale asset (new data or new code)",
+    )
+    args = parser.parse_args(argv)
     with dg.DagsterInstance.get() as instance:
-        reports = run_pipeline(instance)
+        reports = run_pipeline(instance, changed_only=args.changed_only)
     print(format_summary(reports))
     return 0 if reports and all(r.success for r in reports) else 1
 

@@ -1,5 +1,6 @@
 """The code version recorded with every trained model."""
 
+import hashlib
 import subprocess
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -25,3 +26,17 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return base
     return f"{base}+{sha}" if sha else base
+
+
+@cache
+def source_version() -> str:
+    """Digest of the package's own source: every asset's Dagster code version. Same source and same input data
+    versions mean the same output, so a re-materialization with nothing changed can be skipped; any edit to the
+    package makes every asset stale (conservative, never wrong)."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

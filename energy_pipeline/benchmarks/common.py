@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
@@ -33,3 +36,17 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "p50_ms": round(1000 * ordered[len(ordered) // 2], 3),
         "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
     }
+
+
+@contextmanager
+def fresh_instance_env() -> Iterator[dict[str, str]]:
+    """Environment for benchmark children: a throwaway Dagster home and MLflow store, so nothing is cached."""
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as store:
+        Path(home, "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+        yield {
+            **os.environ,
+            "DAGSTER_HOME": home,
+            "ENERGY_PIPELINE_MLFLOW_TRACKING_URI": f"sqlite:///{store}/mlflow.db",
+            "ENERGY_PIPELINE_MLFLOW_ARTIFACTS": f"{store}/artifacts",
+            "ENERGY_PIPELINE_ARTIFACTS_DIR": f"{store}/plots",
+        }

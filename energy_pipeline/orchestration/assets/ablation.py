@@ -11,9 +11,11 @@ from energy_pipeline.modelling import HOLDOUT
 from energy_pipeline.orchestration.assets.models import MODELS_GROUP
 from energy_pipeline.orchestration.metadata import markdown_table
 from energy_pipeline.orchestration.training_resources import TrainingPolicy
+from energy_pipeline.version import source_version
 
 
 @dg.asset(
+    code_version=source_version(),
     group_name=MODELS_GROUP,
     kinds={"sklearn"},
     description=f"Each feature group's effect on the CV R² (log) of a fixed {ABLATION_MODEL} model, per target "

@@ -1,5 +1,6 @@
 """Data assets: a year's raw export -> harmonised raw table -> cleaned population and rejected rows."""
 
+import hashlib
 from collections.abc import Iterator
 
 import dagster as dg
@@ -15,6 +16,7 @@ from energy_pipeline.orchestration.metadata import frame_metadata, markdown_tabl
 from energy_pipeline.orchestration.partitions import DATA_YEARS
 from energy_pipeline.orchestration.resources import DataQualityPolicy, LandingZone
 from energy_pipeline.orchestration.retries import transient_errors_retried
+from energy_pipeline.version import source_version
 
 DATA_GROUP = "data"
 
@@ -24,6 +26,7 @@ def partition_year(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCon
 
 
 @dg.asset(
+    code_version=source_version(),
     partitions_def=DATA_YEARS,
     group_name=DATA_GROUP,
     kinds={"pandas", "csv"},
@@ -41,6 +44,8 @@ def raw_buildings(context: dg.AssetExecutionContext, landing: LandingZone) -> dg
     return dg.Output(
         frame,
         metadata={**frame_metadata(frame), "source_file": source, "extra_columns": extras},
+        # the export's bytes: the same file again gives the same version, and nothing downstream goes stale
+        data_version=dg.DataVersion(hashlib.sha256(content).hexdigest()[:16]),
     )
 
 
@@ -49,11 +54,13 @@ def raw_buildings(context: dg.AssetExecutionContext, landing: LandingZone) -> dg
     group_name=DATA_GROUP,
     outs={
         "cleaned_buildings": dg.AssetOut(
+            code_version=source_version(),
             kinds={"pandas"},
             description="The modelling population: non-residential buildings with valid targets and trusted "
             "flags; metered columns removed. Missing values follow the rule per column in its metadata.",
         ),
         "rejected_buildings": dg.AssetOut(
+            code_version=source_version(),
             kinds={"pandas"},
             description="Every raw row left out of cleaned_buildings, with its year, building id and reason.",
         ),

@@ -26,7 +26,7 @@ from energy_pipeline.orchestration.training_resources import (
     MlflowTracking,
     TrainingPolicy,
 )
-from energy_pipeline.version import code_version
+from energy_pipeline.version import code_version, source_version
 
 MODELS_GROUP = "models"
 
@@ -46,6 +46,7 @@ def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
 
 
 @dg.asset(
+    code_version=source_version(),
     group_name=MODELS_GROUP,
     kinds={"pandas"},
     ins=year_frame_ins("cleaned_buildings"),
@@ -77,6 +78,7 @@ def training_data(context: dg.AssetExecutionContext, cleaned_buildings: YearFram
 
 def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
     @dg.asset(
+        code_version=source_version(),
         name=f"{target.key}_candidates",
         group_name=MODELS_GROUP,
         kinds={"sklearn", "mlflow"},
@@ -108,6 +110,7 @@ def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
 
 def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
     @dg.asset(
+        code_version=source_version(),
         name=f"{target.key}_model",
         group_name=MODELS_GROUP,
         kinds={"mlflow"},

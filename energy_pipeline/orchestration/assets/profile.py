@@ -9,9 +9,11 @@ from energy_pipeline.orchestration.automation import AFTER_CHECKED_UPSTREAM
 from energy_pipeline.orchestration.metadata import embedded_images
 from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
 from energy_pipeline.orchestration.resources import ArtifactStore
+from energy_pipeline.version import source_version
 
 
 @dg.asset(
+    code_version=source_version(),
     group_name=DATA_GROUP,
     ins=year_frame_ins("raw_buildings", "cleaned_buildings", "rejected_buildings"),
     kinds={"matplotlib"},

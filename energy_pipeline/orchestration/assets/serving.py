@@ -15,6 +15,7 @@ from energy_pipeline.orchestration.training_resources import MlflowTracking
 from energy_pipeline.serving.bento_build import Champion, build_bento, serving_packages
 from energy_pipeline.serving.image import BuiltImage, build_image, image_size_bytes
 from energy_pipeline.serving.registry import push_with
+from energy_pipeline.version import source_version
 
 SERVING_GROUP = "serving"
 
@@ -26,6 +27,7 @@ def _skipped(context: dg.AssetExecutionContext, asset: str, why: str) -> dg.Asse
 
 
 @dg.asset(
+    code_version=source_version(),
     group_name=SERVING_GROUP,
     kinds={"bentoml"},
     description="The Bento serving both current champions (never a non-promoted version); its version names "
@@ -64,6 +66,7 @@ def bento(
 
 
 @dg.asset(
+    code_version=source_version(),
     group_name=SERVING_GROUP,
     kinds={"docker"},
     output_required=False,
@@ -94,6 +97,7 @@ def serving_image(
 
 
 @dg.asset(
+    code_version=source_version(),
     group_name=SERVING_GROUP,
     kinds={"ecr"},
     output_required=False,
