@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -186,6 +187,12 @@ def derived_features(columns: Columns) -> dict[str, np.ndarray]:
 
 def use_type_share_columns(vocabulary: Sequence[str]) -> list[str]:
     """One readable, unique column name per known use type (names reach plots and boosters' feature names)."""
+    return list(_share_layout(tuple(vocabulary))[0])
+
+
+@cache
+def _share_layout(vocabulary: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, int]]:
+    """Column names and use type -> position, computed once per vocabulary: a served request must not redo it."""
     names: list[str] = []
     for use in vocabulary:
         slug = re.sub(r"[^0-9a-z]+", "_", str(use).lower()).strip("_") or "use"
@@ -193,7 +200,7 @@ def use_type_share_columns(vocabulary: Sequence[str]) -> list[str]:
         while name in names:
             name, n = f"{USE_SHARE_PREFIX}{slug}_{n}", n + 1
         names.append(name)
-    return names
+    return tuple(names), {use: i for i, use in enumerate(vocabulary)}
 
 
 def use_type_shares(columns: Columns, vocabulary: Sequence[str]) -> dict[str, np.ndarray]:
@@ -201,13 +208,13 @@ def use_type_shares(columns: Columns, vocabulary: Sequence[str]) -> dict[str, np
     in training adds nothing here (its area still counts in the slot shares)."""
     gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
     shares = use_shares(use_gfas(columns), gfa_total)
-    index = {use: i for i, use in enumerate(vocabulary)}
+    names, index = _share_layout(tuple(vocabulary))
     matrix = np.zeros((len(gfa_total), len(vocabulary)))
     for slot, name in enumerate(USE_TYPES):
         positions = np.array([index.get(use, -1) for use in columns[name]], dtype=np.intp)
         rows = np.flatnonzero(positions >= 0)
         np.add.at(matrix, (rows, positions[rows]), shares[rows, slot])
-    return dict(zip(use_type_share_columns(vocabulary), matrix.T, strict=True))
+    return dict(zip(names, matrix.T, strict=True))
 
 
 def use_type_vocabulary(frame: pd.DataFrame) -> list[str]:
