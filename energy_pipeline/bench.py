@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 
 import dagster as dg
 
-from energy_pipeline.benchmarks.common import RESULTS, fresh_instance_env, machine
+from energy_pipeline.benchmarks.common import RESULTS, fresh_instance_env, machine, run_bench_child
 
 PARTITIONED = ("raw_buildings", "cleaned_buildings")
 STEP_ASSETS = {"cleaned_buildings": ("cleaned_buildings", "rejected_buildings")}  # one multi-asset step
@@ -34,13 +31,10 @@ UNPARTITIONED = (
 
 
 def _child(args: list[str], env: dict[str, str]) -> dict[str, float]:
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "energy_pipeline.bench", *args], env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"benchmark child {args} failed with status {status}")
-    return {"wall_seconds": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    child = run_bench_child(args, env)
+    if child.exit_code != 0:
+        raise RuntimeError(f"benchmark child {args} failed with exit code {child.exit_code}")
+    return {"wall_seconds": round(child.wall_seconds, 2), "peak_rss_mb": child.peak_rss_mb}
 
 
 def materialize_one(asset: str, partition: str | None) -> None:

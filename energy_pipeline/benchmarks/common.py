@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
@@ -50,3 +54,22 @@ def fresh_instance_env() -> Iterator[dict[str, str]]:
             "ENERGY_PIPELINE_MLFLOW_ARTIFACTS": f"{store}/artifacts",
             "ENERGY_PIPELINE_ARTIFACTS_DIR": f"{store}/plots",
         }
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    exit_code: int
+    wall_seconds: float
+    peak_rss_mb: float  # `os.wait4`: the child's own peak (and its reaped children's), not the parent's
+
+
+def run_bench_child(args: list[str], env: dict[str, str]) -> ChildRun:
+    """`python -m energy_pipeline.bench <args>` in a child process, timed, with its own peak RSS."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "energy_pipeline.bench", *args], env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    return ChildRun(
+        exit_code=os.waitstatus_to_exitcode(status),
+        wall_seconds=time.perf_counter() - start,
+        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+    )

@@ -8,16 +8,12 @@ re-materialization with unchanged exports and code costs, and which jobs it skip
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import dagster as dg
 
-from energy_pipeline.benchmarks.common import fresh_instance_env
+from energy_pipeline.benchmarks.common import fresh_instance_env, run_bench_child
 
 MODEL_ASSETS = ("site_energy_model", "ghg_emissions_model")
 
@@ -50,18 +46,12 @@ def run_graph_child(summary_path: str, changed_only: bool) -> int:
 
 
 def _measured_run(env: dict[str, str], summary_path: Path, changed_only: bool) -> dict[str, object]:
-    start = time.perf_counter()
-    mode = "changed-only" if changed_only else "full"
-    process = subprocess.Popen(
-        [sys.executable, "-W", "ignore", "-m", "energy_pipeline.bench", "graph-one", str(summary_path), mode], env=env
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
+    child = run_bench_child(["graph-one", str(summary_path), "changed-only" if changed_only else "full"], env)
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"success": False}
     return {
-        "exit_code": os.waitstatus_to_exitcode(status),
-        "wall_seconds": round(wall, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # its own and its reaped children's
+        "exit_code": child.exit_code,
+        "wall_seconds": round(child.wall_seconds, 1),
+        "peak_rss_mb": child.peak_rss_mb,
         **summary,
     }
 
