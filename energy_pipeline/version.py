@@ -2,6 +2,7 @@
 
 import hashlib
 import subprocess
+from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -28,6 +29,12 @@ def code_version() -> str:
     return f"{base}+{sha}" if sha else base
 
 
+def hash_files(digest: "hashlib._Hash", root: Path, paths: Iterable[Path]) -> None:
+    """Feed each file's path (relative to root) and bytes to `digest`, in sorted order: renames count too."""
+    for path in sorted(paths):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+
+
 @cache
 def source_version() -> str:
     """Digest of the package's own source: every asset's Dagster code version. Same source and same input data
@@ -35,8 +42,6 @@ def source_version() -> str:
     package makes every asset stale (conservative, never wrong)."""
     package = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(package).as_posix().encode())
-            digest.update(path.read_bytes())
+    sources = (p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml"))
+    hash_files(digest, package, (p for p in sources if "__pycache__" not in p.parts))
     return digest.hexdigest()[:16]

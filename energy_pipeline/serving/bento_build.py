@@ -13,6 +13,7 @@ import yaml
 from bentoml.exceptions import NotFound
 
 from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, MODEL_ALIASES, SITE_ENERGY_MODEL
+from energy_pipeline.version import hash_files
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
 # mlflow-skinny loads the MLflow model (the same `mlflow` module, without the tracking server, UI or DB drivers)
@@ -62,12 +63,14 @@ def build_digest(project_root: Path, options: dict[str, object], inputs: list[st
     """Digest of everything the Bento is made of: the source files it carries and the other inputs (stored model
     tags, base image, Python and package versions). New code or packaging is a new Bento and a new immutable image
     tag, even when the champions are the same; the same inputs give the same version."""
-    digest = hashlib.sha256()
-    for path in sorted(project_root.glob("energy_pipeline/**/*")):
+
+    def carried(path: Path) -> bool:
         relative = path.relative_to(project_root).as_posix()
-        carried = any(fnmatch.fnmatch(relative, pattern) for pattern in options["include"])  # type: ignore[union-attr]
-        if path.is_file() and carried and not any(fnmatch.fnmatch(relative, p) for p in options["exclude"]):  # type: ignore[union-attr]
-            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+        included = any(fnmatch.fnmatch(relative, pattern) for pattern in options["include"])  # type: ignore[union-attr]
+        return path.is_file() and included and not any(fnmatch.fnmatch(relative, p) for p in options["exclude"])  # type: ignore[union-attr]
+
+    digest = hashlib.sha256()
+    hash_files(digest, project_root, (p for p in project_root.glob("energy_pipeline/**/*") if carried(p)))
     for value in inputs:
         digest.update(value.encode() + b"\0")
     return digest.hexdigest()[:8]
