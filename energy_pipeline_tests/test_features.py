@@ -14,6 +14,7 @@ from energy_pipeline.domain.features import (
     DEFAULT_GROUPS,
     FEATURE_GROUPS,
     PRIOR_COLUMN,
+    STEAM_LOOP_CENTRE,
     USE_SHARE_PREFIX,
     USE_TYPE_AREAS,
     BuildingFeatures,
@@ -21,6 +22,7 @@ from energy_pipeline.domain.features import (
     UseTypePrior,
     audit_inputs,
     model_inputs,
+    steam_loop_proximity,
 )
 from energy_pipeline.domain.protocol import Protocol, log_target
 from energy_pipeline.domain.training import tune_candidate
@@ -65,6 +67,19 @@ def test_engineered_values_on_a_real_row(rows: pd.DataFrame) -> None:
     np.testing.assert_allclose(features[share_columns].sum(axis=1), shares.sum(axis=1), atol=1e-12)
     with pytest.raises(ValueError, match="needs UseTypePrior"):
         BuildingFeatures(groups=("priors",)).fit(X)
+
+
+def test_steam_loop_proximity_is_high_downtown_and_zero_far_away_or_unknown(rows: pd.DataFrame) -> None:
+    proximity = steam_loop_proximity(model_inputs(rows))
+    assert ((proximity >= 0) & (proximity <= 1)).all()
+    downtown = (rows["neighborhood"].str.upper() == "DOWNTOWN").to_numpy()
+    north = (rows["latitude"] > 47.65).to_numpy()  # the University District and beyond, miles from the loop
+    assert np.median(proximity[downtown]) > 0.01 and proximity[north].max() < 1e-6
+    centre_unknown = {
+        "latitude": np.array([STEAM_LOOP_CENTRE[0], np.nan]),
+        "longitude": np.array([STEAM_LOOP_CENTRE[1], np.nan]),
+    }
+    np.testing.assert_array_equal(steam_loop_proximity(centre_unknown), [1.0, 0.0])
 
 
 def test_feature_names_out_cover_every_group(fitted) -> None:

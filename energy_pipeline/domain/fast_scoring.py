@@ -22,7 +22,7 @@ from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, StackingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LinearRegression, Ridge, RidgeCV
+from sklearn.linear_model import HuberRegressor, LinearRegression, Ridge, RidgeCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
@@ -307,7 +307,7 @@ def _matrix_model(model: Any) -> tuple[MatrixModel, str]:
     family = f"{type(model).__module__.split('.')[0]}.{type(model).__name__}"
     if isinstance(model, RandomForestRegressor | ExtraTreesRegressor):
         return FlatForest.of(model), family
-    if isinstance(model, Ridge | RidgeCV | LinearRegression):
+    if isinstance(model, Ridge | RidgeCV | LinearRegression | HuberRegressor):
         return _linear(model), family
     if family == "lightgbm.LGBMRegressor":
         return _lightgbm(model), family
