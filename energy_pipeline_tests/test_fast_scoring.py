@@ -11,6 +11,7 @@ from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import FunctionTransformer
 
+from energy_pipeline.domain import fast_scoring
 from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline, stacking_pipeline
 from energy_pipeline.domain.cleaning import clean_buildings
 from energy_pipeline.domain.columns import TARGET_ENERGY, TARGET_GHG
@@ -83,7 +84,7 @@ def test_compiled_family_matches_the_model_on_every_held_out_row(family: str, da
     _assert_same_on_every_row(model, rows, scorer)
 
 
-def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame]) -> None:
+def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch) -> None:
     # the shape the GHG champion takes: a robust linear fit, a median (l1) booster and a bagged forest
     members = {
         name: CANDIDATES[name].pipeline().set_params(**{f"model__{k}": v for k, v in params.items()})
@@ -93,6 +94,13 @@ def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame]) -> 
     scorer = compile_model(model, data["holdout"].head(3))
     assert isinstance(scorer, CompiledScorer) and scorer.detail.startswith("stacking["), scorer.detail
     _assert_same_on_every_row(model, data["holdout"], scorer)
+    # the members learned one vocabulary, so a request's features are computed once, not once per member
+    calls: list[int] = []
+    real = fast_scoring.derived_features
+    monkeypatch.setattr(fast_scoring, "derived_features", lambda columns: calls.append(1) or real(columns))
+    scorer = compile_model(model)
+    scorer.predict(frame_columns(data["holdout"].head(1)))
+    assert len(calls) == 1
 
 
 def test_a_model_without_a_compiled_form_is_scored_by_the_model(data: dict[str, pd.DataFrame]) -> None:

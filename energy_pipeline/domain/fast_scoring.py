@@ -96,13 +96,38 @@ def _prior_step(prior: UseTypePrior) -> ColumnStep:
     return add_prior
 
 
+# Marks columns that already carry the engineered features of one use-type vocabulary: a stacking computes them
+# once for all its members instead of once per member.
+FEATURES_OF = "__features_of_vocabulary__"
+
+
+def _vocabulary(features: BuildingFeatures) -> tuple[str, ...]:
+    return tuple(fitted_use_vocabulary(features))
+
+
 def _features_step(features: BuildingFeatures) -> ColumnStep:
-    vocabulary = fitted_use_vocabulary(features)
+    vocabulary = _vocabulary(features)
 
     def add_features(columns: Columns) -> Columns:
-        return {**columns, **derived_features(columns), **use_type_shares(columns, vocabulary)}
+        if columns.get(FEATURES_OF) == vocabulary:
+            return columns
+        return {
+            **columns,
+            **derived_features(columns),
+            **use_type_shares(columns, vocabulary),
+            FEATURES_OF: vocabulary,  # type: ignore[dict-item]
+        }
 
     return add_features
+
+
+def _shared_features_step(members: Sequence[Any]) -> ColumnStep | None:
+    """One feature pass for every member of a stacking, when they all learned the same use-type vocabulary
+    (they do: each is fitted on the same rows); None when they differ."""
+    steps = [s for m in members if isinstance(m, Pipeline) for _, s in m.steps if isinstance(s, BuildingFeatures)]
+    if len(steps) != len(members) or len({_vocabulary(s) for s in steps}) != 1:
+        return None
+    return _features_step(steps[0])
 
 
 # --- the ColumnTransformer ---------------------------------------------------------------------------------
@@ -364,8 +389,10 @@ def _compile(model: Any) -> tuple[Callable[[Columns], np.ndarray], str]:
     if isinstance(model, StackingRegressor) and not model.passthrough:
         members = [_compile(member) for member in model.estimators_]
         final, final_family = _matrix_model(model.final_estimator_)
+        shared = _shared_features_step(model.estimators_) or (lambda columns: columns)
 
         def stacked(columns: Columns) -> np.ndarray:
+            columns = shared(columns)
             return final(np.column_stack([predict(columns) for predict, _ in members]))
 
         return stacked, f"stacking[{', '.join(f for _, f in members)}] -> {final_family}"
