@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
@@ -71,6 +72,9 @@ def _assert_same_on_every_row(model: object, rows: pd.DataFrame, scorer: object)
     np.testing.assert_allclose(scorer.predict(frame_columns(rows)), expected, rtol=1e-12, atol=0)
     one_by_one = np.concatenate([scorer.predict(frame_columns(rows.iloc[[i]])) for i in range(len(rows))])
     np.testing.assert_allclose(one_by_one, expected, rtol=1e-12, atol=0)
+    step = FLAT_FOREST_MAX_ROWS // 2  # small batches: the flat walk over several rows at once
+    small = np.concatenate([scorer.predict(frame_columns(rows.iloc[i : i + step])) for i in range(0, len(rows), step)])
+    np.testing.assert_allclose(small, expected, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -94,13 +98,41 @@ def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame], mon
     scorer = compile_model(model, data["holdout"].head(3))
     assert isinstance(scorer, CompiledScorer) and scorer.detail.startswith("stacking["), scorer.detail
     _assert_same_on_every_row(model, data["holdout"], scorer)
-    # the members learned one vocabulary, so a request's features are computed once, not once per member
-    calls: list[int] = []
-    real = fast_scoring.derived_features
-    monkeypatch.setattr(fast_scoring, "derived_features", lambda columns: calls.append(1) or real(columns))
+    # Steps with the same fitted state run once per request: the members' engineered features, and the two tree
+    # members' prior and encoding (fitted on the same rows); the Huber member has its own scaled encoding.
+    features_calls, encoder_calls = _count_calls(monkeypatch)
     scorer = compile_model(model)
     scorer.predict(frame_columns(data["holdout"].head(1)))
-    assert len(calls) == 1
+    assert (len(features_calls), len(encoder_calls)) == (1, 2)
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
+    features_calls: list[int] = []
+    encoder_calls: list[int] = []
+    derived, encode = fast_scoring.derived_features, fast_scoring.Encoder.__call__
+    monkeypatch.setattr(fast_scoring, "derived_features", lambda c: features_calls.append(1) or derived(c))
+    monkeypatch.setattr(fast_scoring.Encoder, "__call__", lambda e, c: encoder_calls.append(1) or encode(e, c))
+    return features_calls, encoder_calls
+
+
+def test_both_targets_share_one_requests_common_steps(
+    data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the service scores a request: one memo for the energy and the GHG model. Their features are computed
+    once; their priors and encodings learned different targets, so each keeps its own, and the numbers are the
+    ones each model gives alone."""
+    pipeline = CANDIDATES["lightgbm"].pipeline().set_params(**{f"model__{k}": v for k, v in SMALL.items()})
+    models = [_fit(clone(pipeline), data["train"], target) for target in (TARGET_ENERGY, TARGET_GHG)]
+    scorers = [compile_model(model) for model in models]
+    rows = frame_columns(data["holdout"].head(20))
+    alone = [scorer.predict(rows) for scorer in scorers]
+    features_calls, encoder_calls = _count_calls(monkeypatch)
+    memo: fast_scoring.Memo = {}
+    shared = [scorer.predict(rows, memo) for scorer in scorers]
+    assert (len(features_calls), len(encoder_calls)) == (1, 2)
+    for one, other, model in zip(alone, shared, models, strict=True):
+        np.testing.assert_array_equal(one, other)
+        np.testing.assert_allclose(other, model.predict(data["holdout"].head(20)[list(MODEL_INPUTS)]), rtol=1e-12)
 
 
 def test_a_model_without_a_compiled_form_is_scored_by_the_model(data: dict[str, pd.DataFrame]) -> None:

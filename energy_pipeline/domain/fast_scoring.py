@@ -12,8 +12,9 @@ model itself: slower, never different.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +38,7 @@ from energy_pipeline.domain.features import (
     fitted_use_vocabulary,
     model_inputs,
     prior_column,
+    stack_columns,
     use_gfas,
     use_shares,
     use_type_shares,
@@ -44,8 +46,9 @@ from energy_pipeline.domain.features import (
 )
 
 Columns = Mapping[str, np.ndarray]
-ColumnStep = Callable[[Columns], Columns]
+Memo = dict[Any, Any]  # one request's intermediate results, by the digest of the steps that made them
 MatrixModel = Callable[[np.ndarray], np.ndarray]
+Compiled = Callable[[Columns, Memo], np.ndarray]
 # Above this many rows, sklearn's own Cython tree walk beats walking all trees at once in numpy.
 FLAT_FOREST_MAX_ROWS = 32
 CHECK_RTOL = 1e-9
@@ -59,7 +62,7 @@ class Scorer(Protocol):
     kind: str  # "compiled" or "pipeline"
     detail: str  # the compiled model family, or why the pipeline is used
 
-    def predict(self, columns: Columns) -> np.ndarray: ...
+    def predict(self, columns: Columns, memo: Memo | None = None) -> np.ndarray: ...
 
 
 def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -72,10 +75,57 @@ def row_count(columns: Columns) -> int:
     return len(next(iter(columns.values())))
 
 
-# --- feature steps -----------------------------------------------------------------------------------------
+# --- feature steps ---------------------------------------------------------------------------------------
+#
+# Every fitted step becomes a function named by a digest of its fitted state. Within one request (a `Memo`), a
+# step with the same digest on the same inputs runs once: the members of a stacking, and the two targets' models,
+# share their engineered features, and members fitted on the same rows share their prior and their encoding.
 
 
-def _prior_step(prior: UseTypePrior) -> ColumnStep:
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        digest.update(f"a{value.dtype.str}{value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, np.ndarray | list | tuple):
+        digest.update(f"l{len(value)}".encode())
+        for item in value:
+            _feed(digest, item)
+    elif isinstance(value, dict):
+        digest.update(f"d{len(value)}".encode())
+        for key, item in sorted(value.items(), key=lambda pair: repr(pair[0])):
+            _feed(digest, key)
+            _feed(digest, item)
+    elif is_dataclass(value) and not isinstance(value, type):
+        digest.update(type(value).__name__.encode())
+        for field in fields(value):
+            _feed(digest, getattr(value, field.name))
+    else:
+        digest.update(repr((type(value).__name__, value)).encode())
+
+
+def state_key(kind: str, *state: Any) -> str:
+    """A name for a fitted step that is equal exactly when its fitted state is."""
+    digest = hashlib.sha256(kind.encode())
+    _feed(digest, state)
+    return f"{kind}:{digest.hexdigest()[:24]}"
+
+
+@dataclass(frozen=True)
+class ColumnAdder:
+    """A step that adds columns computed from the raw inputs only (the use-type prior, the engineered features):
+    its output does not depend on which other steps ran, so members with and without a prior share it."""
+
+    key: str
+    add: Callable[[Columns], dict[str, np.ndarray]]
+
+    def __call__(self, columns: Columns, memo: Memo) -> dict[str, np.ndarray]:
+        if self.key not in memo:
+            memo[self.key] = self.add(columns)
+        added: dict[str, np.ndarray] = memo[self.key]
+        return added
+
+
+def _prior_step(prior: UseTypePrior) -> ColumnAdder:
     encoder = prior.encoder_
     if encoder.target_type_ != "continuous" or len(encoder.categories_) != len(USE_TYPES):
         raise NotCompilable("the use-type prior is not a continuous target encoding of the three uses")
@@ -83,51 +133,26 @@ def _prior_step(prior: UseTypePrior) -> ColumnStep:
     lookups = [dict(zip(categories, codes, strict=True)) for categories, codes in pairs]
     default = float(encoder.target_mean_)  # TargetEncoder's value for a category it never saw
 
-    def add_prior(columns: Columns) -> Columns:
-        encoded = np.column_stack(
+    def add_prior(columns: Columns) -> dict[str, np.ndarray]:
+        encoded = stack_columns(
             [
-                np.array([lookup.get(use, default) for use in uses_or_none(columns[name])], dtype=float)
+                [lookup.get(use, default) for use in uses_or_none(columns[name])]
                 for name, lookup in zip(USE_TYPES, lookups, strict=True)
             ]
         )
         gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
-        return {**columns, PRIOR_COLUMN: prior_column(encoded, use_shares(use_gfas(columns), gfa_total), gfa_total)}
+        return {PRIOR_COLUMN: prior_column(encoded, use_shares(use_gfas(columns), gfa_total), gfa_total)}
 
-    return add_prior
-
-
-# Marks columns that already carry the engineered features of one use-type vocabulary: a stacking computes them
-# once for all its members instead of once per member.
-FEATURES_OF = "__features_of_vocabulary__"
+    return ColumnAdder(state_key("prior", lookups, default), add_prior)
 
 
-def _vocabulary(features: BuildingFeatures) -> tuple[str, ...]:
-    return tuple(fitted_use_vocabulary(features))
+def _features_step(features: BuildingFeatures) -> ColumnAdder:
+    vocabulary = tuple(fitted_use_vocabulary(features))
 
+    def add_features(columns: Columns) -> dict[str, np.ndarray]:
+        return {**derived_features(columns), **use_type_shares(columns, vocabulary)}
 
-def _features_step(features: BuildingFeatures) -> ColumnStep:
-    vocabulary = _vocabulary(features)
-
-    def add_features(columns: Columns) -> Columns:
-        if columns.get(FEATURES_OF) == vocabulary:
-            return columns
-        return {
-            **columns,
-            **derived_features(columns),
-            **use_type_shares(columns, vocabulary),
-            FEATURES_OF: vocabulary,  # type: ignore[dict-item]
-        }
-
-    return add_features
-
-
-def _shared_features_step(members: Sequence[Any]) -> ColumnStep | None:
-    """One feature pass for every member of a stacking, when they all learned the same use-type vocabulary
-    (they do: each is fitted on the same rows); None when they differ."""
-    steps = [s for m in members if isinstance(m, Pipeline) for _, s in m.steps if isinstance(s, BuildingFeatures)]
-    if len(steps) != len(members) or len({_vocabulary(s) for s in steps}) != 1:
-        return None
-    return _features_step(steps[0])
+    return ColumnAdder(state_key("features", vocabulary), add_features)
 
 
 # --- the ColumnTransformer ---------------------------------------------------------------------------------
@@ -144,7 +169,7 @@ class NumericBlock:
     scale: np.ndarray
 
     def __call__(self, columns: Columns) -> np.ndarray:
-        values = np.column_stack([np.asarray(columns[c], dtype=float) for c in self.columns])
+        values = stack_columns([columns[c] for c in self.columns])
         missing = np.isnan(values)
         block = np.hstack([np.where(missing, self.fill, values), missing[:, self.indicators]])
         return (block - self.mean) / self.scale
@@ -177,7 +202,7 @@ class PassthroughBlock:
     columns: tuple[str, ...]
 
     def __call__(self, columns: Columns) -> np.ndarray:
-        return np.column_stack([np.asarray(columns[c], dtype=float) for c in self.columns])
+        return stack_columns([columns[c] for c in self.columns])
 
 
 def _is_passthrough(step: Any) -> bool:
@@ -224,10 +249,20 @@ def _categorical_block(columns: list[str], pipeline: Pipeline) -> CategoricalBlo
     return CategoricalBlock(tuple(columns), str(imputer.fill_value), tuple(slots), tuple(unknown), offset)
 
 
-def _encoder(transformer: ColumnTransformer) -> Callable[[Columns], np.ndarray]:
+@dataclass(frozen=True)
+class Encoder:
+    """The fitted ColumnTransformer: its blocks side by side."""
+
+    blocks: tuple[NumericBlock | CategoricalBlock | PassthroughBlock, ...]
+
+    def __call__(self, columns: Columns) -> np.ndarray:
+        return np.hstack([block(columns) for block in self.blocks])
+
+
+def _encoder(transformer: ColumnTransformer) -> Encoder:
     if getattr(transformer, "sparse_output_", False):
         raise NotCompilable("sparse ColumnTransformer output")
-    blocks: list[Callable[[Columns], np.ndarray]] = []
+    blocks: list[NumericBlock | CategoricalBlock | PassthroughBlock] = []
     for name, step, columns in transformer.transformers_:
         if (isinstance(step, str) and step == "drop") or len(columns) == 0:
             continue
@@ -242,11 +277,7 @@ def _encoder(transformer: ColumnTransformer) -> Callable[[Columns], np.ndarray]:
             blocks.append(_categorical_block(list(columns), step))
         else:
             raise NotCompilable(f"column block {name!r}")
-
-    def encode(columns: Columns) -> np.ndarray:
-        return np.hstack([block(columns) for block in blocks])
-
-    return encode
+    return Encoder(tuple(blocks))
 
 
 # --- models on the finished matrix ------------------------------------------------------------------------
@@ -256,14 +287,14 @@ def _encoder(transformer: ColumnTransformer) -> Callable[[Columns], np.ndarray]:
 class FlatForest:
     """Every tree of a fitted forest in one set of node arrays, walked for all trees at once.
 
-    Leaves point to themselves, so after `depth` steps every (tree, row) sits on its leaf. As in sklearn, rows
+    Leaves point to themselves, so once every (tree, row) sits on a leaf the walk can stop. As in sklearn, rows
     are cast to float32 and compared with the float64 thresholds, and the mean is taken over the trees."""
 
     roots: np.ndarray
     feature: np.ndarray
     threshold: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
+    children: np.ndarray  # node n's left child at 2n, its right child at 2n + 1
+    is_leaf: np.ndarray
     value: np.ndarray
     depth: int
     forest: Any
@@ -287,8 +318,8 @@ class FlatForest:
             roots=offsets.astype(np.intp),
             feature=np.concatenate(feature).astype(np.intp),
             threshold=np.concatenate(threshold),
-            left=np.concatenate(left).astype(np.intp),
-            right=np.concatenate(right).astype(np.intp),
+            children=np.column_stack([np.concatenate(left), np.concatenate(right)]).ravel().astype(np.intp),
+            is_leaf=np.concatenate([t.children_left == -1 for t in trees]),
             value=np.concatenate(value),
             depth=max(t.max_depth for t in trees),
             forest=forest,
@@ -298,13 +329,17 @@ class FlatForest:
         if len(X) > FLAT_FOREST_MAX_ROWS or np.isnan(X).any():  # sklearn's walk: faster in bulk, exact on NaN
             return self.forest.predict(X)
         rows = X.astype(np.float32).astype(float)
-        nodes = np.repeat(self.roots[:, None], len(rows), axis=1)  # (trees, rows)
-        row_index = np.arange(len(rows))[None, :]
-        for _ in range(self.depth):
-            go_left = rows[row_index, self.feature[nodes]] <= self.threshold[nodes]
-            nodes = np.where(go_left, self.left[nodes], self.right[nodes])
+        # (trees, rows) node positions; a row's features are read at row * width + feature of the flat matrix
+        nodes = np.repeat(self.roots[:, None], len(rows), axis=1)
+        row_starts = np.arange(len(rows))[None, :] * rows.shape[1]
+        flat_rows = rows.ravel()
+        for level in range(self.depth):
+            go_right = flat_rows.take(self.feature.take(nodes) + row_starts) > self.threshold.take(nodes)
+            nodes = self.children.take(2 * nodes + go_right)
+            if level % 4 == 3 and self.is_leaf.take(nodes).all():  # most walks end well before the deepest leaf
+                break
         # cumsum adds tree after tree, in sklearn's order, so the mean is the same to the last bit
-        return np.cumsum(self.value[nodes], axis=0)[-1] / len(self.roots)
+        return np.cumsum(self.value.take(nodes), axis=0)[-1] / len(self.roots)
 
 
 def _linear(model: Any) -> MatrixModel:
@@ -349,51 +384,52 @@ def _matrix_model(model: Any) -> tuple[MatrixModel, str]:
 # --- whole models ------------------------------------------------------------------------------------------
 
 
-def _pipeline(pipeline: Pipeline) -> tuple[Callable[[Columns], np.ndarray], str]:
+def _pipeline(pipeline: Pipeline) -> tuple[Compiled, str]:
     *transforms, (_, model) = pipeline.steps
-    column_steps: list[ColumnStep] = []
-    encode: Callable[[Columns], np.ndarray] | None = None
+    adders: list[ColumnAdder] = []
+    encoder: Encoder | None = None
     for _, step in transforms:
-        if encode is not None:
+        if encoder is not None:
             raise NotCompilable(f"a step after the column encoding: {step!r}")
         if isinstance(step, UseTypePrior):
-            column_steps.append(_prior_step(step))
+            adders.append(_prior_step(step))
         elif isinstance(step, BuildingFeatures):
-            column_steps.append(_features_step(step))
+            adders.append(_features_step(step))
         elif isinstance(step, ColumnTransformer):
-            encode = _encoder(step)
+            encoder = _encoder(step)
         else:
             raise NotCompilable(f"pipeline step {step!r}")
-    if encode is None:
+    if encoder is None:
         raise NotCompilable("pipeline without a column encoding")
     predict_matrix, family = _matrix_model(model)
-    final_encode = encode
+    encode = encoder
+    matrix_key = (*(adder.key for adder in adders), state_key("encoder", encoder))
 
-    def predict(columns: Columns) -> np.ndarray:
-        for step in column_steps:
-            columns = step(columns)
-        return predict_matrix(final_encode(columns))  # the model's own dtype: XGBoost's float32 stays float32
+    def predict(columns: Columns, memo: Memo) -> np.ndarray:
+        if matrix_key not in memo:
+            for adder in adders:
+                columns = {**columns, **adder(columns, memo)}
+            memo[matrix_key] = encode(columns)
+        return predict_matrix(memo[matrix_key])  # the model's own dtype: XGBoost's float32 stays float32
 
     return predict, family
 
 
-def _compile(model: Any) -> tuple[Callable[[Columns], np.ndarray], str]:
+def _compile(model: Any) -> tuple[Compiled, str]:
     if isinstance(model, TransformedTargetRegressor):
         inverse = model.transformer_
         if not isinstance(inverse, FunctionTransformer) or inverse.inverse_func is None or inverse.inv_kw_args:
             raise NotCompilable(f"target transformer {inverse!r}")
         inner, family = _compile(model.regressor_)
-        return (lambda columns: inverse.inverse_func(inner(columns))), family
+        return (lambda columns, memo: inverse.inverse_func(inner(columns, memo))), family
     if isinstance(model, Pipeline):
         return _pipeline(model)
     if isinstance(model, StackingRegressor) and not model.passthrough:
         members = [_compile(member) for member in model.estimators_]
         final, final_family = _matrix_model(model.final_estimator_)
-        shared = _shared_features_step(model.estimators_) or (lambda columns: columns)
 
-        def stacked(columns: Columns) -> np.ndarray:
-            columns = shared(columns)
-            return final(np.column_stack([predict(columns) for predict, _ in members]))
+        def stacked(columns: Columns, memo: Memo) -> np.ndarray:
+            return final(stack_columns([predict(columns, memo) for predict, _ in members]))
 
         return stacked, f"stacking[{', '.join(f for _, f in members)}] -> {final_family}"
     raise NotCompilable(f"model {type(model).__name__}")
@@ -401,12 +437,13 @@ def _compile(model: Any) -> tuple[Callable[[Columns], np.ndarray], str]:
 
 @dataclass(frozen=True)
 class CompiledScorer:
-    compiled: Callable[[Columns], np.ndarray]
+    compiled: Compiled
     detail: str
     kind: str = "compiled"
 
-    def predict(self, columns: Columns) -> np.ndarray:
-        return np.asarray(self.compiled(columns), dtype=float)
+    def predict(self, columns: Columns, memo: Memo | None = None) -> np.ndarray:
+        """`memo`: pass one dict to every scorer of the same request to share the steps they have in common."""
+        return np.asarray(self.compiled(columns, {} if memo is None else memo), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -417,7 +454,7 @@ class PipelineScorer:
     detail: str
     kind: str = "pipeline"
 
-    def predict(self, columns: Columns) -> np.ndarray:
+    def predict(self, columns: Columns, memo: Memo | None = None) -> np.ndarray:
         return np.asarray(self.model.predict(model_inputs(pd.DataFrame(dict(columns)))), dtype=float)
 
 

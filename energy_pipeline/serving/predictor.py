@@ -19,7 +19,7 @@ import pandas as pd
 from mlflow.models import Model
 
 from energy_pipeline.domain.columns import DATA_YEAR, TARGET_SPECS
-from energy_pipeline.domain.fast_scoring import Columns, Scorer, compile_model
+from energy_pipeline.domain.fast_scoring import Columns, Memo, Scorer, compile_model
 from energy_pipeline.domain.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS
 from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, ModelInfo, Prediction
 
@@ -53,8 +53,8 @@ class ServedModel:
         )
         return cls(key=key, card=card, estimator=estimator, scorer=scorer)
 
-    def estimates(self, columns: Columns) -> list[Estimate]:
-        predicted = np.clip(self.scorer.predict(columns), 0.0, None)
+    def estimates(self, columns: Columns, memo: Memo) -> list[Estimate]:
+        predicted = np.clip(self.scorer.predict(columns, memo), 0.0, None)
         log_predicted, halfwidth = np.log1p(predicted), self.card.interval_log_halfwidth
         lower, upper = np.expm1(log_predicted - halfwidth).clip(min=0.0), np.expm1(log_predicted + halfwidth)
         return [
@@ -95,9 +95,9 @@ class Predictor:
         )
 
     def predict(self, buildings: Sequence[Building]) -> list[Prediction]:
-        columns = self.columns(buildings)
-        energy = self.models["site_energy"].estimates(columns)
-        ghg = self.models["ghg_emissions"].estimates(columns)
+        columns, memo = self.columns(buildings), {}  # one memo: both targets' models share their common steps
+        energy = self.models["site_energy"].estimates(columns, memo)
+        ghg = self.models["ghg_emissions"].estimates(columns, memo)
         return [
             Prediction(site_energy_use_kbtu=e, total_ghg_emissions_t_co2e=g, model_versions=self.versions)
             for e, g in zip(energy, ghg, strict=True)
