@@ -59,21 +59,7 @@ def tune_candidate(
     spec = CANDIDATES[name]
     grid = spec.grid(grid_size)
     start = time.perf_counter()
-    search = GridSearchCV(
-        spec.pipeline(),
-        grid,
-        scoring=SCORERS,
-        refit="r2_log",
-        cv=list(splits),
-        n_jobs=n_jobs,
-        error_score="raise",
-    )
-    search.fit(X, y)
-    best = search.best_index_
-    per_split = {
-        f"test_{metric}": [search.cv_results_[f"split{i}_test_{metric}"][best] for i in range(len(splits))]
-        for metric in METRICS
-    }
+    search, per_split = _grid_search(spec.pipeline(), grid, X, y, splits, n_jobs)
     return CandidateResult(
         name=name,
         grid=grid,
@@ -82,6 +68,27 @@ def tune_candidate(
         fit_seconds=time.perf_counter() - start,
         estimator=search.best_estimator_,
     )
+
+
+def _grid_search(
+    estimator: BaseEstimator,
+    grid: dict[str, list[Any]],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: Sequence[Split],
+    n_jobs: int,
+) -> tuple[GridSearchCV, dict[str, list[float]]]:
+    """Every grid point on the same splits, the best by R²(log) refitted on all of X; and its per-split scores."""
+    search = GridSearchCV(
+        estimator, grid, scoring=SCORERS, refit="r2_log", cv=list(splits), n_jobs=n_jobs, error_score="raise"
+    )
+    search.fit(X, y)
+    best = search.best_index_
+    per_split = {
+        f"test_{metric}": [search.cv_results_[f"split{i}_test_{metric}"][best] for i in range(len(splits))]
+        for metric in METRICS
+    }
+    return search, per_split
 
 
 def stack_members(results: Sequence[CandidateResult]) -> list[CandidateResult]:
@@ -101,19 +108,39 @@ def stack_members(results: Sequence[CandidateResult]) -> list[CandidateResult]:
     return members
 
 
+def stack_grid(members: Sequence[CandidateResult]) -> dict[str, list[Any]]:
+    """The bagging member's leaf size, tuned inside the stacking over the values of its own grid. Alone, a forest
+    with larger leaves scores best; in a stack, the less smoothed forest adds what the other members miss (pooled
+    GHG stacking R²(log) 0.5970 with the forest's own choice of 8, 0.5975 with 3; 2016 protocol 0.578 -> 0.580,
+    median APE 0.554 -> 0.549)."""
+    grid: dict[str, list[Any]] = {}
+    for member in members:
+        leaves = member.grid.get("model__min_samples_leaf", [])
+        if CANDIDATES[member.name].family == "bagging" and len(leaves) > 1:
+            grid[f"{member.name}__model__min_samples_leaf"] = sorted(leaves)
+    return grid
+
+
 def stack_best(
     results: Sequence[CandidateResult], X: pd.DataFrame, y: np.ndarray, splits: Sequence[Split], n_jobs: int
 ) -> CandidateResult:
-    """Stacking of the best tuned candidate of each family, scored on the same splits."""
-    members = {r.name: r.estimator for r in stack_members(results)}
+    """Stacking of the best tuned candidate of each family, its bagging member's leaf size tuned in the stack,
+    scored on the same splits."""
+    chosen = stack_members(results)
+    members = {r.name: r.estimator for r in chosen}
+    grid = stack_grid(chosen)
     start = time.perf_counter()
     stack = stacking_pipeline(members)
-    scores = cross_validate(stack, X, y, cv=list(splits), scoring=SCORERS, n_jobs=n_jobs, error_score="raise")
-    fitted = clone(stack).fit(X, y)
+    if grid:
+        search, scores = _grid_search(stack, grid, X, y, splits, n_jobs)
+        fitted, tuned = search.best_estimator_, search.best_params_
+    else:
+        scores = cross_validate(stack, X, y, cv=list(splits), scoring=SCORERS, n_jobs=n_jobs, error_score="raise")
+        fitted, tuned = clone(stack).fit(X, y), {}
     return CandidateResult(
         name=STACKING,
-        grid={"members": list(members)},
-        best_params={"members": list(members)},
+        grid={"members": list(members), **grid},
+        best_params={"members": list(members), **tuned},
         cv=summarise_cv(scores),
         fit_seconds=time.perf_counter() - start,
         estimator=fitted,
