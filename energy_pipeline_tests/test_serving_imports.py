@@ -43,3 +43,15 @@ def test_bentofile_names_every_serving_package_and_skips_lock() -> None:
     assert set(SERVING_PACKAGES) | {"xgboost", "lightgbm"} == set(options["python"]["packages"])
     assert options["python"]["lock_packages"] is False
     assert options["service"] == "energy_pipeline.serving.service:EnergyService"
+
+
+def test_the_service_module_leaves_the_model_stack_to_the_workers() -> None:
+    """`bentoml serve` imports the service module in its supervisor too: the model stack (sklearn, skops, pandas,
+    MLflow) must load in the workers only, or every start waits for it twice."""
+    probe = (
+        "import sys, energy_pipeline.serving.service\n"
+        "print(sorted(m for m in ('sklearn', 'skops', 'pandas', 'mlflow', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

@@ -1,9 +1,9 @@
 """Predictions with intervals from the registered pipelines: used by the BentoML service and by the tests.
 
-The pipelines are the exact ones registered in MLflow (loaded from the MLflow model directory that the Bento
-carries). At load time each is compiled into numpy arrays (`domain/fast_scoring.py`) and checked against the
-pipeline on the model's own input example; per request the validated buildings become column arrays, not a
-DataFrame, and the endpoint computes the same numbers as training did.
+The pipelines are the exact ones registered in MLflow (read from the MLflow model directory that the Bento
+carries, by `mlflow_dir`, without importing MLflow). At load time each is compiled into numpy arrays
+(`domain/fast_scoring.py`) and checked against the pipeline on the model's own input example; per request the
+validated buildings become column arrays, not a DataFrame, and the endpoint computes the same numbers as training did.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow.sklearn
 import numpy as np
-import pandas as pd
-from mlflow.models import Model
 
 from energy_pipeline.domain.columns import DATA_YEAR, TARGET_SPECS
 from energy_pipeline.domain.fast_scoring import Columns, Memo, Scorer, compile_model
 from energy_pipeline.domain.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS
+from energy_pipeline.serving.mlflow_dir import MlflowModelDir
 from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, ModelInfo, Prediction
 
 
@@ -33,15 +31,14 @@ class ServedModel:
 
     @classmethod
     def from_mlflow_dir(cls, key: str, path: Path, registered_model: str, version: str) -> ServedModel:
-        logged = Model.load(str(path))
-        metadata = logged.metadata or {}
-        estimator = mlflow.sklearn.load_model(str(path))
-        example = logged.load_input_example(str(path))
-        scorer = compile_model(estimator, example if isinstance(example, pd.DataFrame) else None)
+        logged = MlflowModelDir.read(path)
+        metadata = logged.metadata
+        estimator = logged.load_sklearn()
+        scorer = compile_model(estimator, logged.input_example())
         card = ModelCard(
             registered_model=registered_model,
             version=version,
-            run_id=logged.run_id or "",
+            run_id=logged.run_id,
             winner=str(metadata.get("winner", "")),
             unit=str(metadata.get("unit", "")),
             data_years=[str(y) for y in metadata.get("data_years", [])],

@@ -18,24 +18,25 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import bentoml
 from bentoml._internal.configuration.containers import BentoMLContainer  # no public setter for aliases
 from bentoml.exceptions import NotFound
-from bentoml.mlflow import MLFLOW_MODEL_FOLDER
 from fastapi import FastAPI
 from pydantic import Field
 
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
 from energy_pipeline.serving.openapi_contract import OpenApiContractMiddleware
-from energy_pipeline.serving.predictor import Predictor, ServedModel
 from energy_pipeline.serving.request_guards import (
     BodySizeLimitMiddleware,
     JsonBodiesOnlyMiddleware,
     max_body_from_environment,
 )
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building, ModelInfo, Prediction
+
+if TYPE_CHECKING:
+    from energy_pipeline.serving.predictor import ServedModel
 
 SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
 GHG_EMISSIONS_MODEL = "energy-pipeline-ghg-emissions"
@@ -64,6 +65,11 @@ def use_models_of(bento: bentoml.Bento) -> None:
 def _served(key: str) -> ServedModel:
     """The model the Bento was built with, by its alias (`site_energy`, `ghg_emissions`): never `name:latest`,
     which names whatever model was stored last, not the one this Bento was built and versioned for."""
+    # Imported here: `bentoml serve` also imports this module in its supervisor, which loads no model, and
+    # sklearn, skops and pandas would delay the workers' start by ~1 s there.
+    from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER
+    from energy_pipeline.serving.predictor import ServedModel
+
     if not BentoMLContainer.model_aliases.get():  # served from source (a dev loop), not from a Bento
         stored = bentoml.models.get(f"{MODEL_ALIASES[key]}:latest")
         logger.warning("no Bento loaded: serving the newest stored %s, %s", MODEL_ALIASES[key], stored.tag)
@@ -96,6 +102,8 @@ info_app = FastAPI(title="energy_pipeline info", description="Read-only informat
 )
 class EnergyService:
     def __init__(self) -> None:
+        from energy_pipeline.serving.predictor import Predictor  # see `_served`
+
         self.predictor = Predictor({key: _served(key) for key in MODEL_ALIASES})
         self.predictor.predict([Building(**EXAMPLE_BUILDING)])  # warm-up: first-call caches are built now
         gc.freeze()  # models and caches live as long as the worker: keep them out of every collection
