@@ -3,6 +3,8 @@ batch and one row at a time, for every model family the candidates can produce."
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,3 +174,29 @@ def test_a_champion_fitted_before_the_use_type_shares_still_scores(data: dict[st
     scorer = compile_model(model, data["holdout"].head(3))
     assert isinstance(scorer, CompiledScorer), scorer.detail
     _assert_same_on_every_row(model, data["holdout"], scorer)
+
+
+def test_bulk_rows_walked_on_threads_sum_the_trees_as_one_thread_does(
+    data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    members = {"lightgbm": CANDIDATES["lightgbm"].pipeline(), "extra_trees": CANDIDATES["extra_trees"].pipeline()}
+    members["extra_trees"].set_params(model__n_estimators=41)  # an odd count: runs of unequal length
+    model = _fit(stacking_pipeline(members), data["train"])
+    scorer = compile_model(model)
+    rows = frame_columns(data["holdout"])
+    walked_by: list[str] = []
+    tree_values = fast_scoring._tree_values
+    monkeypatch.setattr(
+        fast_scoring,
+        "_tree_values",
+        lambda trees, X: walked_by.append(threading.current_thread().name) or tree_values(trees, X),
+    )
+    monkeypatch.setattr(fast_scoring, "BULK_THREADS", 1)
+    one_thread = scorer.predict(rows)
+    assert set(walked_by) == {threading.current_thread().name}
+    monkeypatch.setattr(fast_scoring, "BULK_THREADS", 3)
+    walked_by.clear()
+    threaded = scorer.predict(rows)
+    assert len(walked_by) == 3 and any(name.startswith("bulk-scoring") for name in walked_by)
+    np.testing.assert_array_equal(threaded, one_thread)
+    np.testing.assert_allclose(threaded, model.predict(data["holdout"][list(MODEL_INPUTS)]), rtol=1e-12, atol=0)
