@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import bentoml
 import mlflow
 import mlflow.sklearn
 import numpy as np
@@ -13,7 +16,8 @@ import pytest
 from mlflow.models import Model
 from sklearn.linear_model import Ridge
 
-from energy_pipeline.serving.mlflow_dir import MlflowModelDir
+from energy_pipeline.serving.bento_build import BOOSTING_PACKAGES
+from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir
 from energy_pipeline.serving.service import MODEL_ALIASES
 
 
@@ -48,3 +52,33 @@ def test_a_directory_without_the_sklearn_flavor_is_refused(tmp_path: Path) -> No
     (tmp_path / "MLmodel").write_text("flavors:\n  python_function: {loader_module: custom}\n")
     with pytest.raises(ValueError, match="sklearn flavor"):
         MlflowModelDir.read(tmp_path)
+
+
+def _libraries_in(obj: object, seen: set[int] | None = None) -> set[str]:
+    """Top-level packages of every object reachable from a fitted estimator (its attributes, lists, dicts)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or isinstance(obj, str | bytes | int | float | type | np.ndarray) or obj is None:
+        return set()
+    seen.add(id(obj))
+    found = {type(obj).__module__.split(".", 1)[0]}
+    if isinstance(obj, dict):
+        children: Iterable[object] = obj.values()
+    elif isinstance(obj, list | tuple):
+        children = obj
+    else:
+        children = vars(obj).values() if hasattr(obj, "__dict__") else ()
+    for child in children:
+        found |= _libraries_in(child, seen)
+    return found
+
+
+def test_the_bento_carries_exactly_the_boosting_libraries_its_models_hold(served: dict[str, Any]) -> None:
+    bento = bentoml.get(served["bento"])
+    requirements = (Path(bento.path) / "env" / "python" / "requirements.txt").read_text()
+    carried = {name for name in BOOSTING_PACKAGES if re.search(rf"^{name}==", requirements, re.MULTILINE)}
+    held: set[str] = set()
+    for model in bento.info.all_models:
+        stored = bentoml.models.get(model.tag)
+        held |= _libraries_in(MlflowModelDir.read(Path(stored.path_of(MLFLOW_MODEL_FOLDER))).load_sklearn())
+    assert carried == held & set(BOOSTING_PACKAGES)
+    assert "sklearn" in held and "energy_pipeline" in held  # the walk does reach into the pipelines

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
-from energy_pipeline.serving.bento_build import BENTOFILE, SERVING_PACKAGES
+from energy_pipeline.serving.bento_build import BENTOFILE, BOOSTING_PACKAGES, SERVING_PACKAGES, boosting_packages
+from energy_pipeline.serving.mlflow_dir import MlflowModelDir
 
 # Importable here but absent from the serving image (mlflow-skinny, no training stack).
 NOT_IN_THE_IMAGE = ("pandera", "dagster", "xgboost", "sqlalchemy", "flask", "matplotlib", "pyarrow", "boto3")
@@ -40,7 +42,7 @@ def test_serving_packages_leave_out_the_mlflow_server() -> None:
 
 def test_bentofile_names_every_serving_package_and_skips_lock() -> None:
     options = yaml.safe_load(BENTOFILE.read_text())
-    assert set(SERVING_PACKAGES) | {"xgboost", "lightgbm"} == set(options["python"]["packages"])
+    assert set(SERVING_PACKAGES) | set(BOOSTING_PACKAGES) == set(options["python"]["packages"])
     assert options["python"]["lock_packages"] is False
     assert options["service"] == "energy_pipeline.serving.service:EnergyService"
 
@@ -55,3 +57,19 @@ def test_the_service_module_leaves_the_model_stack_to_the_workers() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def _logged(trusted: list[str], serialization: str = "skops") -> MlflowModelDir:
+    flavor = {"serialization_format": serialization, "pickled_model": "model.skops", "skops_trusted_types": trusted}
+    return MlflowModelDir(path=Path("unused"), spec={"flavors": {"sklearn": flavor}})
+
+
+def test_a_bento_carries_a_boosting_library_only_for_a_model_that_holds_one() -> None:
+    common = ["energy_pipeline.domain.features.BuildingFeatures", "sklearn.tree._tree.Tree"]
+    assert boosting_packages(_logged(common)) == set()
+    assert boosting_packages(_logged([*common, "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMRegressor"])) == {
+        "lightgbm"
+    }
+    assert boosting_packages(_logged([*common, "xgboost.core.Booster"])) == {"xgboost"}
+    assert boosting_packages(_logged(["lightgbm_like.Model"])) == set()  # a module name, not a prefix
+    assert boosting_packages(_logged([], serialization="cloudpickle")) == set(BOOSTING_PACKAGES)

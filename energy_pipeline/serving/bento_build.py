@@ -12,13 +12,16 @@ import bentoml
 import yaml
 from bentoml.exceptions import NotFound
 
+from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, SKOPS_FORMAT, MlflowModelDir
 from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, MODEL_ALIASES, SITE_ENERGY_MODEL
 from energy_pipeline.version import hash_files
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
-# mlflow-skinny loads the MLflow model (the same `mlflow` module, without the tracking server, UI or DB drivers)
+# mlflow-skinny: MLflow's own loader for a model logged as a pickle (skops models are read without it, see
+# `mlflow_dir.py`); the same `mlflow` module without the tracking server, UI or DB drivers
 ALIAS_OF = {name: alias for alias, name in MODEL_ALIASES.items()}
 SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "fastapi", "bentoml")
+BOOSTING_PACKAGES = ("xgboost", "lightgbm")  # added per Bento, only for the models that need them
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,24 @@ def import_champion(champion: Champion) -> bentoml.Model:
         )
 
 
-def serving_packages(champions: list[Champion]) -> list[str]:
-    """Pinned to the versions training used; xgboost/lightgbm only when a champion needs them."""
-    names = list(SERVING_PACKAGES)
-    winners = {c.winner for c in champions}
-    if winners & {"xgboost", "stacking"}:
-        names.append("xgboost")
-    if winners & {"lightgbm", "stacking"}:
-        names.append("lightgbm")
+def boosting_packages(model: MlflowModelDir) -> set[str]:
+    """The boosting libraries a logged model holds an estimator of: the types skops must be told to trust name
+    them. A model in another format names nothing, so it gets both."""
+    flavor = model.spec["flavors"]["sklearn"]
+    if flavor.get("serialization_format") != SKOPS_FORMAT:
+        return set(BOOSTING_PACKAGES)
+    trusted = flavor.get("skops_trusted_types") or []
+    return {name for name in BOOSTING_PACKAGES if any(t.split(".", 1)[0] == name for t in trusted)}
+
+
+def serving_packages(models: list[bentoml.Model]) -> list[str]:
+    """Pinned to the versions training used; xgboost/lightgbm only when a served model holds one of their
+    estimators, not whenever it is a stacking: xgboost's wheel brings 300 MB of CUDA collectives (nvidia-nccl),
+    and a stacking of Huber, LightGBM and ExtraTrees doubled the image (790 -> 1,564 MB) for nothing."""
+    needed: set[str] = set()
+    for model in models:
+        needed |= boosting_packages(MlflowModelDir.read(Path(model.path_of(MLFLOW_MODEL_FOLDER))))
+    names = [*SERVING_PACKAGES, *(name for name in BOOSTING_PACKAGES if name in needed)]
     return [f"{name}=={package_version(name)}" for name in names]
 
 
@@ -82,7 +95,7 @@ def build_bento(champions: list[Champion], project_root: Path, base_image: str, 
     models = [import_champion(c) for c in champions]
     by_name = {c.registered_model: c.version for c in champions}
     options = yaml.safe_load(BENTOFILE.read_text())
-    packages = serving_packages(champions)
+    packages = serving_packages(models)
     inputs = [*(str(m.tag) for m in models), base_image, python_version, *packages]
     digest = build_digest(project_root, options, inputs)
     version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}-s{digest}"
