@@ -19,7 +19,7 @@ from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline, stacki
 from energy_pipeline.domain.cleaning import clean_buildings
 from energy_pipeline.domain.columns import TARGET_ENERGY, TARGET_GHG
 from energy_pipeline.domain.fast_scoring import (
-    FLAT_FOREST_MAX_ROWS,
+    SMALL_BATCH_ROWS,
     CompiledScorer,
     PipelineScorer,
     compile_model,
@@ -74,7 +74,7 @@ def _assert_same_on_every_row(model: object, rows: pd.DataFrame, scorer: object)
     np.testing.assert_allclose(scorer.predict(frame_columns(rows)), expected, rtol=1e-12, atol=0)
     one_by_one = np.concatenate([scorer.predict(frame_columns(rows.iloc[[i]])) for i in range(len(rows))])
     np.testing.assert_allclose(one_by_one, expected, rtol=1e-12, atol=0)
-    step = FLAT_FOREST_MAX_ROWS // 2  # small batches: the flat walk over several rows at once
+    step = SMALL_BATCH_ROWS // 2  # small batches: LightGBM walks the forests
     small = np.concatenate([scorer.predict(frame_columns(rows.iloc[i : i + step])) for i in range(0, len(rows), step)])
     np.testing.assert_allclose(small, expected, rtol=1e-12, atol=0)
 
@@ -86,7 +86,7 @@ def test_compiled_family_matches_the_model_on_every_held_out_row(family: str, da
     scorer = compile_model(model, data["holdout"].head(3))
     assert isinstance(scorer, CompiledScorer), scorer.detail
     rows = _with_edge_cases(data["holdout"])
-    assert len(rows) > 2 * FLAT_FOREST_MAX_ROWS  # the batch exercises sklearn's own walk, single rows the flat one
+    assert len(rows) > 2 * SMALL_BATCH_ROWS  # the batch: sklearn walks the trees; single rows: LightGBM
     _assert_same_on_every_row(model, rows, scorer)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,26 @@ import energy_pipeline.serving.service
 def test_service_imports_with_only_the_serving_packages() -> None:
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_scorer_imports_without_the_boosting_libraries() -> None:
+    """A Bento carries xgboost/lightgbm only for models that need them (a Ridge champion needs neither)."""
+    absent = (*NOT_IN_THE_IMAGE, "lightgbm")
+    probe = f"import sys\nsys.modules.update(dict.fromkeys({absent!r}))\nimport energy_pipeline.serving.predictor"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_service_waits_passively_for_openmp_threads_unless_told_otherwise() -> None:
+    """LightGBM's OpenMP threads must not spin on the core the forest's trees are walked on next."""
+    probe = "import os, energy_pipeline.serving.service\nprint(os.environ['OMP_WAIT_POLICY'])"
+    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        if given is not None:
+            environment["OMP_WAIT_POLICY"] = given
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == expected
 
 
 def test_the_probe_does_fail_on_a_training_module() -> None:
@@ -64,12 +85,14 @@ def _logged(trusted: list[str], serialization: str = "skops") -> MlflowModelDir:
     return MlflowModelDir(path=Path("unused"), spec={"flavors": {"sklearn": flavor}})
 
 
-def test_a_bento_carries_a_boosting_library_only_for_a_model_that_holds_one() -> None:
-    common = ["energy_pipeline.domain.features.BuildingFeatures", "sklearn.tree._tree.Tree"]
+def test_a_bento_carries_a_boosting_library_only_for_a_model_that_needs_one() -> None:
+    common = ["energy_pipeline.domain.features.BuildingFeatures", "numpy.dtype"]
     assert boosting_packages(_logged(common)) == set()
     assert boosting_packages(_logged([*common, "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMRegressor"])) == {
         "lightgbm"
     }
     assert boosting_packages(_logged([*common, "xgboost.core.Booster"])) == {"xgboost"}
     assert boosting_packages(_logged(["lightgbm_like.Model"])) == set()  # a module name, not a prefix
+    forest = [*common, "sklearn.tree._tree.Tree"]  # what skops names of a fitted RandomForest or ExtraTrees
+    assert boosting_packages(_logged(forest)) == {"lightgbm"}  # the scorer walks forests with LightGBM
     assert boosting_packages(_logged([], serialization="cloudpickle")) == set(BOOSTING_PACKAGES)

@@ -22,6 +22,8 @@ BENTOFILE = Path(__file__).with_name("bentofile.yaml")
 ALIAS_OF = {name: alias for alias, name in MODEL_ALIASES.items()}
 SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "fastapi", "bentoml")
 BOOSTING_PACKAGES = ("xgboost", "lightgbm")  # added per Bento, only for the models that need them
+# skops trusts sklearn's estimators by default, so only their fitted trees name a forest among the trusted types
+SKLEARN_TREE = "sklearn.tree._tree.Tree"
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,17 @@ def import_champion(champion: Champion) -> bentoml.Model:
 
 
 def boosting_packages(model: MlflowModelDir) -> set[str]:
-    """The boosting libraries a logged model holds an estimator of: the types skops must be told to trust name
-    them. A model in another format names nothing, so it gets both."""
+    """The boosting libraries serving a logged model needs: those it holds an estimator of (the types skops must
+    be told to trust name them), and LightGBM for a sklearn forest, which the scorer walks with LightGBM
+    (`domain/forest_as_lightgbm.py`). A model in another format names nothing, so it gets both."""
     flavor = model.spec["flavors"]["sklearn"]
     if flavor.get("serialization_format") != SKOPS_FORMAT:
         return set(BOOSTING_PACKAGES)
     trusted = flavor.get("skops_trusted_types") or []
-    return {name for name in BOOSTING_PACKAGES if any(t.split(".", 1)[0] == name for t in trusted)}
+    needed = {name for name in BOOSTING_PACKAGES if any(t.split(".", 1)[0] == name for t in trusted)}
+    if SKLEARN_TREE in trusted:
+        needed.add("lightgbm")
+    return needed
 
 
 def serving_packages(models: list[bentoml.Model]) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -37,6 +38,11 @@ from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Buildin
 
 if TYPE_CHECKING:
     from energy_pipeline.serving.predictor import ServedModel
+
+# After each bulk prediction LightGBM's OpenMP threads keep spinning (libgomp's default wait policy) on the core
+# where the forest's trees are walked next: a batch of 1,000 buildings took 60 ms instead of 47. libgomp reads this
+# when it loads, so it is set here, before any model library is imported; a value in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
 GHG_EMISSIONS_MODEL = "energy-pipeline-ghg-emissions"
