@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
+from energy_pipeline.serving.service import EnergyService
 
 DEPLOY = PROJECT_ROOT / "deploy"
 
@@ -33,3 +35,15 @@ def test_service_and_autoscaling_point_at_the_same_service() -> None:
     assert service["desiredCount"] >= scaling["scalableTarget"]["MinCapacity"] >= 1
     assert scaling["scalableTarget"]["MaxCapacity"] > scaling["scalableTarget"]["MinCapacity"]
     assert scaling["scalingPolicy"]["ResourceId"].endswith(service["serviceName"])
+
+
+def test_bentoml_options_name_the_service_bentoml_knows() -> None:
+    """BentoML ignores `services.<name>.…` options for a name it does not serve, silently: an ECS task once set
+    `services.EnergyService.traffic.timeout` (the class, not the service's name) to no effect."""
+    texts = [path.read_text() for path in DEPLOY.rglob("*") if path.is_file()]
+    texts += [
+        (PROJECT_ROOT / "README.md").read_text(),
+        (PROJECT_ROOT / "energy_pipeline/serving/service.py").read_text(),
+    ]
+    named = {name for text in texts for name in re.findall(r"\bservices\.(\w+)\.(?:traffic|logging|workers)", text)}
+    assert named == {EnergyService.name}
