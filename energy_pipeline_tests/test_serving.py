@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 
 from energy_pipeline.benchmarks.requests import real_buildings
 from energy_pipeline.domain.features import model_inputs
+from energy_pipeline.serving.access_log import ACCESS_LOG_EVERY_ENV
 from energy_pipeline.serving.auth import API_KEY_ENV
 from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
@@ -156,6 +158,22 @@ def test_api_key_when_configured_guards_the_apis_but_not_health(served: dict[str
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
         assert httpx.get(f"{base}/docs.json", timeout=10).status_code == 200
     assert httpx.post(f"{served['base']}/predict", json=body, timeout=30).status_code == 200  # unset: open
+
+
+def test_a_sampled_access_log_keeps_every_refusal_and_one_success_in_n(served: dict[str, Any], tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with served_bento(served["bento"], log, env={ACCESS_LOG_EVERY_ENV: "3"}) as base:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            ok = [client.post("/predict", json={"building": EXAMPLE_BUILDING}).status_code for _ in range(30)]
+            bad = {**EXAMPLE_BUILDING, "year_built": 2999}
+            refused = [client.post("/predict", json={"building": bad}).status_code for _ in range(5)]
+        assert set(ok) == {200} and set(refused) == {400}
+        time.sleep(1)  # the workers' output reaches the log through the supervisor
+        lines = [line for line in log.read_text().splitlines() if "path=/predict," in line]
+    successes = sum("(status=200," in line for line in lines)
+    # each of the 2 workers keeps its 1st, 4th, ... success: 10 of 30, or 11 when both saw a remainder
+    assert 10 <= successes <= 11, lines
+    assert sum("(status=400," in line for line in lines) == 5
 
 
 def test_model_info_says_requests_use_the_compiled_models(served: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from bentoml.exceptions import NotFound
 from fastapi import FastAPI
 from pydantic import Field
 
+from energy_pipeline.serving.access_log import access_log_every_from_environment, sample_access_log
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
 from energy_pipeline.serving.openapi_contract import OpenApiContractMiddleware
 from energy_pipeline.serving.request_guards import (
@@ -112,6 +113,7 @@ class EnergyService:
 
         self.predictor = Predictor({key: _served(key) for key in MODEL_ALIASES})
         self.predictor.predict([Building(**EXAMPLE_BUILDING)])  # warm-up: first-call caches are built now
+        sample_access_log(access_log_every_from_environment())
         gc.freeze()  # models and caches live as long as the worker: keep them out of every collection
 
     @bentoml.api
