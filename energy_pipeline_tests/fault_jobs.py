@@ -9,12 +9,18 @@ from pathlib import Path
 
 import dagster as dg
 
+from energy_pipeline.orchestration import retries
 from energy_pipeline.orchestration.training_resources import MlflowTracking
 from energy_pipeline_tests.dagster_helpers import definitions_for
 
 LANDING = "FAULTS_LANDING_DIR"
 ARTIFACTS = "FAULTS_ARTIFACTS_DIR"
 TRACKING_URI = "FAULTS_MLFLOW_TRACKING_URI"
+RETRY_BASE_SECONDS = "FAULTS_RETRY_BASE_SECONDS"
+
+# Every step process imports this module to rebuild the job: the same retries and backoff, shorter waits
+if os.environ.get(RETRY_BASE_SECONDS):
+    retries.BASE_DELAY_SECONDS = float(os.environ[RETRY_BASE_SECONDS])
 
 
 def fault_definitions() -> dg.Definitions:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from energy_pipeline.orchestration import retries
 from energy_pipeline.orchestration.partitions import DATA_YEARS_NAME
 from energy_pipeline_tests import fault_jobs
 from energy_pipeline_tests.conftest import copy_exports
@@ -116,6 +118,7 @@ def test_mlflow_server_stopped_mid_training_fails_clearly_and_reexecution_comple
     monkeypatch.setenv(fault_jobs.TRACKING_URI, f"http://127.0.0.1:{port}")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail fast; the step's own retry policy waits
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    monkeypatch.setenv(fault_jobs.RETRY_BASE_SECONDS, "0.5")  # 3 retries in 3.5 s instead of 35 s
     with mlflow_server(root, port):
         _ingest_2015(instance)  # its monitoring checks ask MLflow for a champion
         process = _start_training(tmp_path / "training.log")
@@ -129,6 +132,8 @@ def test_mlflow_server_stopped_mid_training_fails_clearly_and_reexecution_comple
         for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
     ]
     assert failures and any(f"127.0.0.1:{port}" in text or "Connection refused" in text for text in failures)
+    retried = Counter(e.step_key for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY))
+    assert retried and max(retried.values()) == retries.MAX_RETRIES  # transient: retried, with backoff, then failed
 
     with mlflow_server(root, port) as url:
         client = MlflowClient(url)
