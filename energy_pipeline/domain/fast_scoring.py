@@ -362,8 +362,8 @@ def _lightgbm(model: Any) -> MatrixModel:
     from energy_pipeline.domain.lightgbm_rows import SingleRowPredictor
 
     booster = model.booster_
-    iterations = model.best_iteration_ or None
-    one_row = SingleRowPredictor(booster, iterations or booster.best_iteration or -1)
+    iterations = model.best_iteration_ or booster.best_iteration or -1  # what `predict` uses; -1: every tree
+    one_row = SingleRowPredictor(booster, iterations)
 
     def predict(X: np.ndarray) -> np.ndarray:
         if len(X) == 1:

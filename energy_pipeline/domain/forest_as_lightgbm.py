@@ -31,8 +31,8 @@ def _tree_text(index: int, tree: Any) -> str:
     leaf = left == -1
     if leaf.all():  # a forest of one training row, or of one target value
         return f"Tree={index}\nnum_leaves=1\nnum_cat=0\nleaf_value={_numbers(tree.value[:1, 0, 0])}\nshrinkage=1\n\n"
-    reference = np.where(leaf, ~(np.cumsum(leaf) - 1), np.cumsum(~leaf) - 1)
     inner = ~leaf
+    reference = np.where(leaf, ~(np.cumsum(leaf) - 1), np.cumsum(inner) - 1)
     return "\n".join(
         [
             f"Tree={index}",

@@ -78,6 +78,12 @@ def serving_packages(models: list[bentoml.Model]) -> list[str]:
     return [f"{name}=={package_version(name)}" for name in names]
 
 
+def carried_packages(bento: bentoml.Bento) -> list[str]:
+    """The pinned packages a built Bento installs, as it recorded them (BentoML adds its own pin once more)."""
+    requirements = (Path(bento.path) / "env" / "python" / "requirements.txt").read_text().split()
+    return list(dict.fromkeys(requirements))
+
+
 def build_digest(project_root: Path, options: dict[str, object], inputs: list[str]) -> str:
     """Digest of everything the Bento is made of: the source files it carries and the other inputs (stored model
     tags, base image, Python and package versions). New code or packaging is a new Bento and a new immutable image

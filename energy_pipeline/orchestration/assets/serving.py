@@ -12,7 +12,7 @@ from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.orchestration.training_resources import MlflowTracking
-from energy_pipeline.serving.bento_build import Champion, build_bento, import_champion, serving_packages
+from energy_pipeline.serving.bento_build import Champion, build_bento, carried_packages
 from energy_pipeline.serving.image import BuiltImage, build_image, image_size_bytes
 from energy_pipeline.serving.registry import push_with
 from energy_pipeline.version import source_version
@@ -59,7 +59,7 @@ def bento(
             "bento": str(built.tag),
             "path": built.path,
             "models": [f"{c.registered_model} v{c.version} ({c.winner})" for c in champions],
-            "packages": ", ".join(serving_packages([import_champion(c) for c in champions])),  # already stored
+            "packages": ", ".join(carried_packages(built)),
             "serve": f"bentoml serve {built.tag}",
         },
     )
