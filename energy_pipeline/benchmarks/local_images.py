@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,12 +134,22 @@ def stop_inner_processes(runner: subprocess.Popen[bytes]) -> None:
     returns once it is gone."""
     if runner.poll() is not None:  # it already ended (a server that failed to start): nothing to stop
         return
-    servers = [p for p in psutil.Process(runner.pid).children(recursive=True) if "bentoml" in " ".join(p.cmdline())]
+    servers = [p for p in psutil.Process(runner.pid).children(recursive=True) if "bentoml" in _command_line(p)]
     for server in servers:
-        server.send_signal(signal.SIGTERM)
+        # The supervisor's own shutdown may end its workers before their turn comes: that is the aim, not an error.
+        with suppress(psutil.NoSuchProcess):
+            server.send_signal(signal.SIGTERM)
     psutil.wait_procs(servers, timeout=30)
     try:
         runner.wait(timeout=30)
     except subprocess.TimeoutExpired:
         runner.kill()
         runner.wait()
+
+
+def _command_line(process: psutil.Process) -> str:
+    """'' for a process that ended (or became a zombie) between listing and reading."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.NoSuchProcess:  # ZombieProcess is one too
+        return ""
