@@ -44,12 +44,6 @@ RUNNER = textwrap.dedent(
 )
 
 
-def _is_worker(process: psutil.Process) -> bool:
-    with suppress(psutil.NoSuchProcess):
-        return process.cmdline()[-1:] == ["bentoml-worker"]
-    return False
-
-
 @contextmanager
 def _tree() -> Iterator[subprocess.Popen[bytes]]:
     """The stand-in, started; whatever a failed test leaves of it is killed."""
@@ -57,7 +51,10 @@ def _tree() -> Iterator[subprocess.Popen[bytes]]:
     try:
         assert runner.stdout is not None and runner.stdout.readline().strip() == b"ready"
         deadline = time.monotonic() + 30
-        while not any(_is_worker(p) for p in psutil.Process(runner.pid).children(recursive=True)):
+        while not any(
+            local_images._command_line(p).endswith(" bentoml-worker")
+            for p in psutil.Process(runner.pid).children(recursive=True)
+        ):
             assert time.monotonic() < deadline, "the stand-in worker never started"
             time.sleep(0.02)
         yield runner
