@@ -37,7 +37,12 @@ def ingest_job() -> dg.JobDefinition:
     return fault_definitions().resolve_job_def("ingest_job")
 
 
-if __name__ == "__main__":  # `python -m energy_pipeline_tests.fault_jobs`: one training run on DAGSTER_HOME's instance
+if __name__ == "__main__":
+    # `python -m energy_pipeline_tests.fault_jobs [RUN_ID]`: one training run on DAGSTER_HOME's instance, or the
+    # re-execution of RUN_ID from its failure. Each in a fresh process, as the UI's run launcher does: the steps fork
+    # from a forkserver that keeps the environment it started with, so a test process must not start one.
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(dg.reconstructable(training_job), instance=instance)
+        failed_run = sys.argv[1] if len(sys.argv) > 1 else None
+        options = dg.ReexecutionOptions.from_failure(failed_run, instance) if failed_run else None
+        result = dg.execute_job(dg.reconstructable(training_job), instance=instance, reexecution_options=options)
         sys.exit(0 if result.success else 1)

@@ -48,10 +48,12 @@ def _ingest_2015(instance: dg.DagsterInstance) -> None:
     assert fault_jobs.ingest_job().execute_in_process(instance=instance, partition_key="2015").success
 
 
-def _start_training(log: Path) -> subprocess.Popen[bytes]:
+def _start_training(log: Path, failed_run: dg.DagsterRun | None = None) -> subprocess.Popen[bytes]:
+    """A training run, or the re-execution of `failed_run` from its failure, in a process of its own."""
+    reexecute = [failed_run.run_id] if failed_run else []
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "energy_pipeline_tests.fault_jobs"],
+            [sys.executable, "-m", "energy_pipeline_tests.fault_jobs", *reexecute],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the step processes die with it
@@ -81,9 +83,13 @@ def _champions(client: MlflowClient) -> dict[str, str | None]:
     return found
 
 
-def _reexecute_from_failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.ExecuteJobResult:
-    options = dg.ReexecutionOptions.from_failure(run.run_id, instance)
-    return dg.execute_job(dg.reconstructable(fault_jobs.training_job), instance=instance, reexecution_options=options)
+def _reexecute_from_failure(instance: dg.DagsterInstance, failed: dg.DagsterRun, log: Path) -> dg.DagsterRun:
+    process = _start_training(log, failed)
+    code = process.wait(timeout=600)
+    latest = instance.get_runs(dg.RunsFilter(job_name="training_job"), limit=1)[0]
+    assert latest.parent_run_id == failed.run_id, "no re-execution of the failed run was recorded"
+    assert code == 0 and latest.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-4000:]
+    return latest
 
 
 def _step_starts(instance: dg.DagsterInstance, run_id: str) -> set[str]:
@@ -104,9 +110,8 @@ def test_sigkill_mid_training_then_reexecution_from_failure_completes(
     assert _champions(client) == dict.fromkeys(MODEL_NAMES)
 
     instance.report_run_failed(killed)  # what run monitoring does in production (deploy/dagster.yaml)
-    result = _reexecute_from_failure(instance, killed)
-    assert result.success
-    assert "training_data" not in _step_starts(instance, result.run_id)  # finished before the kill: reused
+    rerun = _reexecute_from_failure(instance, killed, tmp_path / "reexecution.log")
+    assert "training_data" not in _step_starts(instance, rerun.run_id)  # finished before the kill: reused
     assert _champions(client) == dict.fromkeys(MODEL_NAMES, "1")
 
 
@@ -138,9 +143,8 @@ def test_mlflow_server_stopped_mid_training_fails_clearly_and_reexecution_comple
     with mlflow_server(root, port) as url:
         client = MlflowClient(url)
         assert _champions(client) == dict.fromkeys(MODEL_NAMES)  # nothing half-registered became champion
-        result = _reexecute_from_failure(instance, failed)
-        assert result.success
-        assert "training_data" not in _step_starts(instance, result.run_id)
+        rerun = _reexecute_from_failure(instance, failed, tmp_path / "reexecution.log")
+        assert "training_data" not in _step_starts(instance, rerun.run_id)
         assert _champions(client) == dict.fromkeys(MODEL_NAMES, "1")
         for name in MODEL_NAMES:
             assert client.get_model_version_by_alias(name, "champion").tags["gate.decision"] == "promoted"
