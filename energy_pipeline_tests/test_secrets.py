@@ -23,9 +23,10 @@ def test_image_scanner_finds_planted_keys_and_named_secrets(tmp_path: Path) -> N
     (tmp_path / "etc" / "clean.py").write_text("aws_secret_access_key = os.environ['AWS_SECRET_ACCESS_KEY']\n")
     (tmp_path / "etc" / "key_id.env").write_text(f"AWS_ACCESS_KEY_ID={EXAMPLE_KEY_ID}\n")
     (tmp_path / "etc" / "credentials").write_text(f"[default]\naws_secret_access_key = {EXAMPLE_SECRET}\n")
+    (tmp_path / "etc" / "task.env").write_text(f"AWS_SECRET_ACCESS_KEY: '{EXAMPLE_SECRET}'\n")  # any letter case
     (tmp_path / "etc" / "auth.json").write_bytes(b'{"auth": "s3cr3t-registry-token"}')
     found = files_with_credentials(tmp_path, ("/etc",), ("s3cr3t-registry-token",))
-    assert sorted(found) == ["etc/auth.json", "etc/credentials", "etc/key_id.env"]
+    assert sorted(found) == ["etc/auth.json", "etc/credentials", "etc/key_id.env", "etc/task.env"]
 
 
 def test_no_credentials_in_the_repository_files() -> None:
