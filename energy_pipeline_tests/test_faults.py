@@ -60,14 +60,16 @@ def _start_training(log: Path, failed_run: dg.DagsterRun | None = None) -> subpr
         )
 
 
+def _step_starts(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    return {e.step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)}
+
+
 def _wait_for_step(instance: dg.DagsterInstance, steps: set[str], process: subprocess.Popen[bytes]) -> dg.DagsterRun:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         runs = instance.get_runs(dg.RunsFilter(job_name="training_job"), limit=1)
-        if runs:
-            started = {e.step_key for e in instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_START)}
-            if started & steps:
-                return runs[0]
+        if runs and _step_starts(instance, runs[0].run_id) & steps:
+            return runs[0]
         assert process.poll() is None, "the training process ended before the fault could be injected"
         time.sleep(0.2)
     raise AssertionError(f"no step of {steps} started")
@@ -90,10 +92,6 @@ def _reexecute_from_failure(instance: dg.DagsterInstance, failed: dg.DagsterRun,
     assert latest.parent_run_id == failed.run_id, "no re-execution of the failed run was recorded"
     assert code == 0 and latest.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-4000:]
     return latest
-
-
-def _step_starts(instance: dg.DagsterInstance, run_id: str) -> set[str]:
-    return {e.step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)}
 
 
 def test_sigkill_mid_training_then_reexecution_from_failure_completes(
