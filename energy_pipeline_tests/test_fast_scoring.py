@@ -14,7 +14,7 @@ from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import FunctionTransformer
 
-from energy_pipeline.domain import fast_scoring
+from energy_pipeline.domain import fast_scoring, forest_as_lightgbm
 from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline, stacking_pipeline
 from energy_pipeline.domain.cleaning import clean_buildings
 from energy_pipeline.domain.columns import TARGET_ENERGY, TARGET_GHG
@@ -106,6 +106,32 @@ def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame], mon
     scorer = compile_model(model)
     scorer.predict(frame_columns(data["holdout"].head(1)))
     assert (len(features_calls), len(encoder_calls)) == (1, 2)
+
+
+def test_forest_texts_one_compile_writes_the_next_reads(
+    data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a Bento build and a serving worker do: the worker's compile reads each forest's LightGBM text from the
+    build's instead of writing it again, and scores the same; a forest with other trees never reads a stale one."""
+
+    def forest(family: str, seed: int) -> TransformedTargetRegressor:
+        pipeline = CANDIDATES[family].pipeline().set_params(model__n_estimators=40, model__random_state=seed)
+        return _fit(pipeline, data["train"])
+
+    models, texts = [forest("random_forest", 0), forest("extra_trees", 0)], fast_scoring.ForestTexts()
+    for model in models:
+        compile_model(model, data["holdout"].head(3), texts)
+    assert len(texts) == 2 and all(text.endswith("end of trees\n") for text in texts.values())
+    written = dict(texts)
+    with monkeypatch.context() as patched:
+        patched.setattr(forest_as_lightgbm, "forest_model_text", lambda forest: pytest.fail("a text was written"))
+        served = [compile_model(model, data["holdout"].head(3), texts) for model in models]
+    assert texts == written
+    for model, scorer in zip(models, served, strict=True):
+        assert isinstance(scorer, CompiledScorer), scorer.detail
+        _assert_same_on_every_row(model, data["holdout"].head(200), scorer)
+    compile_model(forest("random_forest", 1), None, texts)  # another seed, other trees: one more text
+    assert len(texts) == 3 and texts.items() >= written.items()
 
 
 def _count_calls(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:

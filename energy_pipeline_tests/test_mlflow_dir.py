@@ -16,9 +16,12 @@ import pytest
 from mlflow.models import Model
 from sklearn.linear_model import Ridge
 
+from energy_pipeline.domain import forest_as_lightgbm
+from energy_pipeline.domain.fast_scoring import frame_columns
 from energy_pipeline.serving.bento_build import BOOSTING_PACKAGES
 from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir
-from energy_pipeline.serving.service import MODEL_ALIASES
+from energy_pipeline.serving.predictor import ServedModel
+from energy_pipeline.serving.service import FOREST_TEXTS, MODEL_ALIASES, SERVED_PIPELINE
 
 
 @pytest.mark.parametrize("registered", sorted(MODEL_ALIASES.values()))
@@ -37,6 +40,35 @@ def test_a_registered_champion_reads_as_mlflow_reads_it(
     np.testing.assert_array_equal(
         ours.load_sklearn().predict(example), mlflow.sklearn.load_model(str(path)).predict(example)
     )
+
+
+@pytest.mark.parametrize("registered", sorted(MODEL_ALIASES.values()))
+def test_a_bento_model_carries_the_registered_pipeline_and_its_forest_texts(
+    served: dict[str, Any], registered: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker loads the pipeline the Bento carries (not the skops file) and reads its forests' texts: both must
+    be the registered champion's, and the worker must score exactly as when it reads the skops file itself."""
+    mlflow.set_tracking_uri(served["tracking_uri"])
+    info = next(m for m in bentoml.get(served["bento"]).info.all_models if m.tag.name == registered)
+    stored = bentoml.models.get(info.tag)
+    version = stored.info.labels["registered_version"]
+    path = Path(mlflow.artifacts.download_artifacts(f"models:/{registered}/{version}", dst_path=str(tmp_path)))
+    example = MlflowModelDir.read(path).input_example()
+    carried, texts = stored.custom_objects[SERVED_PIPELINE], stored.custom_objects[FOREST_TEXTS]
+    np.testing.assert_array_equal(carried.predict(example), mlflow.sklearn.load_model(str(path)).predict(example))
+    forests = {name for name in _types_in(carried) if name.startswith("sklearn.ensemble._forest.")}
+    assert bool(texts) == bool(forests)
+    written = dict(texts)
+    with monkeypatch.context() as patched:
+        patched.setattr(forest_as_lightgbm, "forest_model_text", lambda forest: pytest.fail("a text was written"))
+        from_bento = ServedModel.from_mlflow_dir(
+            info.alias, Path(stored.path_of(MLFLOW_MODEL_FOLDER)), registered, version, carried, texts
+        )
+    assert texts == written
+    from_skops = ServedModel.from_mlflow_dir(info.alias, Path(stored.path_of(MLFLOW_MODEL_FOLDER)), registered, version)
+    assert from_bento.card == from_skops.card and from_bento.card.scoring.startswith("compiled")
+    rows = frame_columns(example)
+    np.testing.assert_array_equal(from_bento.scorer.predict(rows), from_skops.scorer.predict(rows))
 
 
 def test_a_pickled_model_goes_through_mlflow(tmp_path: Path) -> None:

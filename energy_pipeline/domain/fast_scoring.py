@@ -55,6 +55,10 @@ if TYPE_CHECKING:  # LightGBM is imported where a model needs it: a Bento carrie
 
 Columns = Mapping[str, np.ndarray]
 Memo = dict[Any, Any]  # one request's intermediate results, by the digest of the steps that made them
+# Each forest's LightGBM model text, by the digest of its trees. Writing the text is most of a forest's compile
+# time (~0.17 s for 200 trees): a compile fills this, and a later compile of the same model given it (a serving
+# worker, from the Bento) reads the text instead of writing it again.
+ForestTexts = dict[str, str]
 MatrixModel = Callable[[np.ndarray], np.ndarray]
 Compiled = Callable[[Columns, Memo], np.ndarray]
 # Up to this many rows a forest is walked by LightGBM on one thread; above it, by each sklearn tree on
@@ -309,14 +313,21 @@ class Forest:
     trees: tuple[Any, ...]  # the fitted sklearn.tree._tree.Tree objects
 
     @classmethod
-    def of(cls, forest: Any) -> Forest:
-        from energy_pipeline.domain.forest_as_lightgbm import forest_booster
+    def of(cls, forest: Any, texts: ForestTexts) -> Forest:
+        import lightgbm
+
+        from energy_pipeline.domain.forest_as_lightgbm import forest_model_text
         from energy_pipeline.domain.lightgbm_rows import SingleRowPredictor
 
         if forest.n_outputs_ != 1:
             raise NotCompilable("multi-output forest")
-        booster = forest_booster(forest)
-        return cls(booster, SingleRowPredictor(booster), tuple(e.tree_ for e in forest.estimators_))
+        trees = tuple(e.tree_ for e in forest.estimators_)
+        splits = [(t.feature, t.threshold, t.children_left, t.children_right, t.value) for t in trees]
+        key = state_key("forest", forest.n_features_in_, splits)  # ~7 ms for 200 trees
+        if key not in texts:
+            texts[key] = forest_model_text(forest)
+        booster = lightgbm.Booster(model_str=texts[key])
+        return cls(booster, SingleRowPredictor(booster), trees)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         if len(X) > SMALL_BATCH_ROWS or np.isnan(X).any():  # sklearn's walk: faster in bulk, exact on NaN
@@ -383,10 +394,10 @@ def _xgboost(model: Any) -> MatrixModel:
     return lambda X: booster.inplace_predict(X, iteration_range=iterations, missing=model.missing)
 
 
-def _matrix_model(model: Any) -> tuple[MatrixModel, str]:
+def _matrix_model(model: Any, texts: ForestTexts) -> tuple[MatrixModel, str]:
     family = f"{type(model).__module__.split('.')[0]}.{type(model).__name__}"
     if isinstance(model, RandomForestRegressor | ExtraTreesRegressor):
-        return Forest.of(model), family
+        return Forest.of(model, texts), family
     if isinstance(model, Ridge | RidgeCV | LinearRegression | HuberRegressor):
         return _linear(model), family
     if family == "lightgbm.LGBMRegressor":
@@ -404,7 +415,7 @@ def _matrix_model(model: Any) -> tuple[MatrixModel, str]:
 # --- whole models ------------------------------------------------------------------------------------------
 
 
-def _pipeline(pipeline: Pipeline) -> tuple[Compiled, str]:
+def _pipeline(pipeline: Pipeline, texts: ForestTexts) -> tuple[Compiled, str]:
     *transforms, (_, model) = pipeline.steps
     adders: list[ColumnAdder] = []
     encoder: Encoder | None = None
@@ -421,7 +432,7 @@ def _pipeline(pipeline: Pipeline) -> tuple[Compiled, str]:
             raise NotCompilable(f"pipeline step {step!r}")
     if encoder is None:
         raise NotCompilable("pipeline without a column encoding")
-    predict_matrix, family = _matrix_model(model)
+    predict_matrix, family = _matrix_model(model, texts)
     encode = encoder
     matrix_key = (*(adder.key for adder in adders), state_key("encoder", encoder))
 
@@ -435,18 +446,18 @@ def _pipeline(pipeline: Pipeline) -> tuple[Compiled, str]:
     return predict, family
 
 
-def _compile(model: Any) -> tuple[Compiled, str]:
+def _compile(model: Any, texts: ForestTexts) -> tuple[Compiled, str]:
     if isinstance(model, TransformedTargetRegressor):
         inverse = model.transformer_
         if not isinstance(inverse, FunctionTransformer) or inverse.inverse_func is None or inverse.inv_kw_args:
             raise NotCompilable(f"target transformer {inverse!r}")
-        inner, family = _compile(model.regressor_)
+        inner, family = _compile(model.regressor_, texts)
         return (lambda columns, memo: inverse.inverse_func(inner(columns, memo))), family
     if isinstance(model, Pipeline):
-        return _pipeline(model)
+        return _pipeline(model, texts)
     if isinstance(model, StackingRegressor) and not model.passthrough:
-        members = [_compile(member) for member in model.estimators_]
-        final, final_family = _matrix_model(model.final_estimator_)
+        members = [_compile(member, texts) for member in model.estimators_]
+        final, final_family = _matrix_model(model.final_estimator_, texts)
 
         def stacked(columns: Columns, memo: Memo) -> np.ndarray:
             return final(stack_columns([predict(columns, memo) for predict, _ in members]))
@@ -478,10 +489,13 @@ class PipelineScorer:
         return np.asarray(self.model.predict(model_inputs(pd.DataFrame(dict(columns)))), dtype=float)
 
 
-def compile_model(model: Any, check_rows: pd.DataFrame | None = None) -> Scorer:
-    """The fastest scorer that gives the model's own numbers on `check_rows` (e.g. its MLflow input example)."""
+def compile_model(
+    model: Any, check_rows: pd.DataFrame | None = None, forest_texts: ForestTexts | None = None
+) -> Scorer:
+    """The fastest scorer that gives the model's own numbers on `check_rows` (e.g. its MLflow input example).
+    `forest_texts`: texts an earlier compile of the model wrote; the texts written here are added to it."""
     try:
-        predict, family = _compile(model)
+        predict, family = _compile(model, {} if forest_texts is None else forest_texts)
     except NotCompilable as reason:
         return PipelineScorer(model, f"no compiled form: {reason}")
     compiled = CompiledScorer(predict, family)

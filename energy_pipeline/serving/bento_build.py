@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
 import bentoml
+import mlflow
 import yaml
 from bentoml.exceptions import NotFound
 
+from energy_pipeline.domain.fast_scoring import ForestTexts, compile_model
 from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, SKOPS_FORMAT, MlflowModelDir
-from energy_pipeline.serving.service import GHG_EMISSIONS_MODEL, MODEL_ALIASES, SITE_ENERGY_MODEL
+from energy_pipeline.serving.service import (
+    FOREST_TEXTS,
+    GHG_EMISSIONS_MODEL,
+    MODEL_ALIASES,
+    SERVED_PIPELINE,
+    SITE_ENERGY_MODEL,
+)
 from energy_pipeline.version import hash_files
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
@@ -36,20 +45,35 @@ class Champion:
 
 def import_champion(champion: Champion) -> bentoml.Model:
     """Copy `models:/<name>/<version>` into the Bento store once; a second call returns the stored model. The tag
-    carries the run id, so version 1 of another tracking server is never mistaken for this one."""
+    carries the run id, so version 1 of another tracking server is never mistaken for this one.
+
+    The fitted pipeline is also stored beside the MLflow directory, as BentoML custom objects (cloudpickle), with
+    the LightGBM texts of its forests: the registered skops file is read and audited here, once, and each serving
+    worker then loads the pipeline in ~0.02 s instead of importing and running skops (~1.1 s of its start) and
+    reads its forests' texts instead of writing them (~0.17 s each). A pickle runs code when it is loaded; this
+    one is read only from the Bento it was built into, which the same build fills with the service's own code."""
     tag = bentoml.Tag(champion.registered_model, f"v{champion.version}-{champion.run_id[:12]}")
     try:
         return bentoml.models.get(tag)
     except NotFound:
+        pass
+    with tempfile.TemporaryDirectory() as folder:
+        local = mlflow.artifacts.download_artifacts(
+            f"models:/{champion.registered_model}/{champion.version}", dst_path=folder
+        )
+        logged = MlflowModelDir.read(Path(local))
+        pipeline, forest_texts = logged.load_sklearn(), ForestTexts()
+        compile_model(pipeline, logged.input_example(), forest_texts)  # fills forest_texts
         return bentoml.mlflow.import_model(
             tag,
-            f"models:/{champion.registered_model}/{champion.version}",
+            local,
             labels={
                 "registered_model": champion.registered_model,
                 "registered_version": champion.version,
                 "winner": champion.winner,
                 "run_id": champion.run_id,
             },
+            custom_objects={SERVED_PIPELINE: pipeline, FOREST_TEXTS: forest_texts},
         )
 
 

@@ -4,7 +4,8 @@ A serving worker needs three things from it: the MLmodel (run id, metadata), the
 example. Through `mlflow.sklearn.load_model` they cost ~2.5 s of every worker's start (importing MLflow, parsing
 the MLmodel YAML four times in pure Python), which is most of the time to `/readyz`. The skops file is loaded
 exactly as MLflow loads it (`skops.io.load` with the model's own trusted types); other serialization formats
-(pickle, cloudpickle) still go through MLflow. `test_serving` checks both readers agree on a registered model.
+(pickle, cloudpickle) still go through MLflow. `test_mlflow_dir` checks both readers agree on a registered model.
+A worker reads the pipeline from here only when its Bento model does not carry it (`bento_build.import_champion`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from energy_pipeline.domain.columns import DATA_YEAR, TARGET_SPECS
-from energy_pipeline.domain.fast_scoring import Columns, Memo, Scorer, compile_model
+from energy_pipeline.domain.fast_scoring import Columns, ForestTexts, Memo, Scorer, compile_model
 from energy_pipeline.domain.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS
 from energy_pipeline.serving.mlflow_dir import MlflowModelDir
 from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, ModelInfo, Prediction
@@ -30,11 +30,21 @@ class ServedModel:
     scorer: Scorer
 
     @classmethod
-    def from_mlflow_dir(cls, key: str, path: Path, registered_model: str, version: str) -> ServedModel:
+    def from_mlflow_dir(
+        cls,
+        key: str,
+        path: Path,
+        registered_model: str,
+        version: str,
+        pipeline: Any = None,
+        forest_texts: ForestTexts | None = None,
+    ) -> ServedModel:
+        """`pipeline`: the directory's fitted pipeline when the caller already holds it, else it is read from the
+        directory; `forest_texts`: those an earlier compile of it wrote (`compile_model`)."""
         logged = MlflowModelDir.read(path)
         metadata = logged.metadata
-        estimator = logged.load_sklearn()
-        scorer = compile_model(estimator, logged.input_example())
+        estimator = logged.load_sklearn() if pipeline is None else pipeline
+        scorer = compile_model(estimator, logged.input_example(), forest_texts)
         card = ModelCard(
             registered_model=registered_model,
             version=version,
