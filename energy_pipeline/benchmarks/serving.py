@@ -29,6 +29,7 @@ from energy_pipeline.benchmarks.common import machine, percentiles
 from energy_pipeline.benchmarks.local_images import wait_for_http
 from energy_pipeline.benchmarks.requests import real_buildings
 from energy_pipeline.domain.fast_scoring import PipelineScorer
+from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, Building
 
 WRK_SECONDS = 10
@@ -37,6 +38,7 @@ WRK_SECONDS = 10
 ROUNDS = 3
 CONCURRENCY = (1, 8, 32)
 BATCH = 1000
+FLOOR_SERVICE = "energy_pipeline.benchmarks.floor_service:ServingFloor"
 STARTS = 3  # time to /readyz varies by a few tenths of a second from one start to the next: the median is reported
 
 
@@ -95,11 +97,16 @@ ACCESS_LOG_OFF = {"BENTOML_CONFIG_OPTIONS": "services.energy_pipeline.logging.ac
 
 
 @contextmanager
-def served(bento: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, float, psutil.Process]]:
-    """`bentoml serve <bento>`; yields its URL, the seconds it took to answer /readyz, and its process."""
+def served(
+    bento: str, env: dict[str, str] | None = None, working_dir: Path | None = None
+) -> Iterator[tuple[str, float, psutil.Process]]:
+    """`bentoml serve <bento>` (or a `module:Service` under `working_dir`); yields its URL, the seconds it took to
+    answer /readyz, and its process."""
     port = free_port()
     bentoml_cli = str(Path(sys.executable).with_name("bentoml"))
     args = [bentoml_cli, "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
+    if working_dir is not None:
+        args += ["--working-dir", str(working_dir)]
     started = time.perf_counter()
     environment = {**os.environ, **(env or {})}
     with tempfile.TemporaryDirectory() as folder, (Path(folder) / "server.log").open("wb") as log:
@@ -167,6 +174,18 @@ def interleaved(configurations: dict[str, tuple[str, Path, int]]) -> dict[str, d
     return {name: median_run(each) for name, each in runs.items()}
 
 
+def model_share(http: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """How much of a served single building is the model: the share of the p50 at c=1 above the model-free floor
+    (`floor_service.py`: the same API, validation and guards), and the share of the floor's requests/s at c=8
+    that the model costs."""
+    return {
+        "c1_p50": round(1 - http["c1_no_model"]["p50_ms"] / http["c1"]["p50_ms"], 2),
+        "c8_requests_per_second": round(
+            1 - http["c8"]["requests_per_second"] / http["c8_no_model"]["requests_per_second"], 2
+        ),
+    }
+
+
 def _rss_mb(process: psutil.Process) -> float:
     return round(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20, 1)
 
@@ -197,6 +216,10 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
         single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
         wrk(f"{base}/predict", single, 8, seconds=3)
         http |= interleaved({f"c{c}_access_log_off": (f"{base}/predict", single, c) for c in (1, 8)})
+    with tempfile.TemporaryDirectory() as folder, served(FLOOR_SERVICE, working_dir=PROJECT_ROOT) as (base, _, _):
+        single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
+        wrk(f"{base}/predict", single, 8, seconds=3)
+        http |= interleaved({f"c{c}_no_model": (f"{base}/predict", single, c) for c in (1, 8)})
     compiled = local["compiled"]
     return {
         "machine": machine(),
@@ -208,6 +231,7 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
         "in_process": local,
         "http": http,
         "server_rss_mb": {"after_warm_up": idle_mb, "after_load": loaded_mb},
+        "model_share_of_served": model_share(http),
         "served_over_in_process_p50": {
             "one_building_c1": round(http["c1"]["p50_ms"] / compiled["one_building"]["p50_ms"], 1),
             f"batch_{BATCH}": round(http[f"batch_{BATCH}_c1"]["p50_ms"] / compiled[f"batch_{BATCH}"]["p50_ms"], 2),
