@@ -62,7 +62,7 @@ def test_the_model_share_is_measured_against_the_model_free_floor() -> None:
     assert serving.model_share(http) == {"c1_p50": 0.6, "c8_requests_per_second": 0.6}
 
 
-def test_the_floor_service_validates_and_guards_as_the_service_does(tmp_path: Path) -> None:
+def test_the_floor_service_validates_and_guards_as_the_service_does() -> None:
     """The floor is only a floor if it pays for the same handling: the same schema, the same guards."""
     with serving.served(serving.FLOOR_SERVICE, working_dir=PROJECT_ROOT) as (base, _, _):
         answer = httpx.post(f"{base}/predict", json={"building": EXAMPLE_BUILDING}, timeout=10)

@@ -186,6 +186,16 @@ def model_share(http: dict[str, dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def _single_building_runs(
+    target: str, suffix: str, env: dict[str, str] | None = None, working_dir: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """Single buildings at c=1 and c=8 against a server of its own, after a warm-up; keyed `c<n><suffix>`."""
+    with tempfile.TemporaryDirectory() as folder, served(target, env, working_dir) as (base, _, _):
+        single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
+        wrk(f"{base}/predict", single, 8, seconds=3)  # warm-up
+        return interleaved({f"c{c}{suffix}": (f"{base}/predict", single, c) for c in (1, 8)})
+
+
 def _rss_mb(process: psutil.Process) -> float:
     return round(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20, 1)
 
@@ -212,14 +222,8 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
     for _ in range(STARTS - 1):
         with served(tag) as (_, seconds, _):
             starts.append(seconds)
-    with tempfile.TemporaryDirectory() as folder, served(tag, ACCESS_LOG_OFF) as (base, _, _):
-        single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
-        wrk(f"{base}/predict", single, 8, seconds=3)
-        http |= interleaved({f"c{c}_access_log_off": (f"{base}/predict", single, c) for c in (1, 8)})
-    with tempfile.TemporaryDirectory() as folder, served(FLOOR_SERVICE, working_dir=PROJECT_ROOT) as (base, _, _):
-        single = _lua_body({"building": EXAMPLE_BUILDING}, Path(folder), "single")
-        wrk(f"{base}/predict", single, 8, seconds=3)
-        http |= interleaved({f"c{c}_no_model": (f"{base}/predict", single, c) for c in (1, 8)})
+    http |= _single_building_runs(tag, "_access_log_off", env=ACCESS_LOG_OFF)
+    http |= _single_building_runs(FLOOR_SERVICE, "_no_model", working_dir=PROJECT_ROOT)
     compiled = local["compiled"]
     return {
         "machine": machine(),

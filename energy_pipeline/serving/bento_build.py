@@ -63,7 +63,7 @@ def import_champion(champion: Champion) -> bentoml.Model:
         )
         logged = MlflowModelDir.read(Path(local))
         pipeline, forest_texts = logged.load_sklearn(), ForestTexts()
-        compile_model(pipeline, logged.input_example(), forest_texts)  # fills forest_texts
+        compile_model(pipeline, forest_texts=forest_texts)  # fills forest_texts; each worker checks its own compile
         return bentoml.mlflow.import_model(
             tag,
             local,
