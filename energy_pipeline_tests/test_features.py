@@ -12,6 +12,7 @@ from energy_pipeline.domain.cleaning import clean_buildings
 from energy_pipeline.domain.columns import TARGET_ENERGY
 from energy_pipeline.domain.features import (
     DEFAULT_GROUPS,
+    DERIVED_COLUMNS,
     FEATURE_GROUPS,
     PRIOR_COLUMN,
     STEAM_LOOP_CENTRE,
@@ -21,8 +22,10 @@ from energy_pipeline.domain.features import (
     LeakageError,
     UseTypePrior,
     audit_inputs,
+    derived_features,
     model_inputs,
     steam_loop_proximity,
+    use_type_share_columns,
 )
 from energy_pipeline.domain.protocol import Protocol, log_target
 from energy_pipeline.domain.training import tune_candidate
@@ -169,3 +172,26 @@ def test_use_type_shares_learn_their_vocabulary_in_fit_and_ignore_unseen_uses(ro
     known_slots = out[["second_use_share", "third_use_share"]].iloc[0].sum()
     assert shares.iloc[0].sum() == pytest.approx(known_slots)  # the unseen use adds nothing, the others still count
     assert out["largest_use_share"].iloc[0] > 0  # while the slot share still says how big that use is
+
+
+def test_derived_columns_name_what_derived_features_returns(rows: pd.DataFrame) -> None:
+    """The compiled scorer lays the derived features out by `DERIVED_COLUMNS`: a feature added to one and not the
+    other would leave the served matrix without it."""
+    X = model_inputs(rows.head(5))
+    assert tuple(derived_features({c: X[c].to_numpy() for c in X.columns})) == DERIVED_COLUMNS
+
+
+def test_a_use_listed_in_two_slots_gets_both_slots_shares(rows: pd.DataFrame) -> None:
+    X = model_inputs(rows)
+    features = BuildingFeatures(groups=("use_mix", USE_TYPE_AREAS)).fit(X)
+    twice = X.head(3).copy()
+    twice["second_largest_property_use_type"] = twice["largest_property_use_type"]
+    twice["second_largest_property_use_type_gfa"] = twice["largest_property_use_type_gfa"] / 2
+    twice["property_gfa_total"] = twice["largest_property_use_type_gfa"] * 2
+    out = features.transform(twice)
+    names = dict(zip(features.use_vocabulary_, use_type_share_columns(features.use_vocabulary_), strict=True))
+    for i, use in enumerate(twice["largest_property_use_type"]):
+        column = names[use]
+        slots = out["largest_use_share"].iloc[i] + out["second_use_share"].iloc[i]
+        assert out[column].iloc[i] == pytest.approx(slots)
+        assert out[column].iloc[i] == pytest.approx(0.75)

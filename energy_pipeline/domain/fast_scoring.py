@@ -32,7 +32,9 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from energy_pipeline.domain.features import (
     CATEGORICAL_INPUTS,
+    DERIVED_COLUMNS,
     MODEL_INPUTS,
+    NUMERIC_INPUTS,
     PRIOR_COLUMN,
     USE_TYPES,
     BuildingFeatures,
@@ -44,7 +46,8 @@ from energy_pipeline.domain.features import (
     stack_columns,
     use_gfas,
     use_shares,
-    use_type_shares,
+    use_type_share_columns,
+    use_type_share_matrix,
     uses_or_none,
 )
 
@@ -87,15 +90,15 @@ def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {c: inputs[c].to_numpy(dtype=object if c in CATEGORICAL_INPUTS else float) for c in MODEL_INPUTS}
 
 
-def row_count(columns: Columns) -> int:
-    return len(next(iter(columns.values())))
-
-
 # --- feature steps ---------------------------------------------------------------------------------------
 #
 # Every fitted step becomes a function named by a digest of its fitted state. Within one request (a `Memo`), a
 # step with the same digest on the same inputs runs once: the members of a stacking, and the two targets' models,
 # share their engineered features, and members fitted on the same rows share their prior and their encoding.
+#
+# A pipeline's numeric columns (raw inputs, then what each step adds) are laid side by side in one "wide" matrix,
+# and each encoder block takes its columns from it by position: a request builds a handful of matrices, not one
+# array per named column (a one-row request spent more time moving ~100 one-element arrays than computing them).
 
 
 def _feed(digest: Any, value: Any) -> None:
@@ -126,18 +129,29 @@ def state_key(kind: str, *state: Any) -> str:
     return f"{kind}:{digest.hexdigest()[:24]}"
 
 
+RAW_NUMERIC = "raw-numeric"  # memo key of the raw numeric inputs as one matrix
+
+
+def _raw_numeric(columns: Columns, memo: Memo) -> np.ndarray:
+    if RAW_NUMERIC not in memo:
+        memo[RAW_NUMERIC] = stack_columns([columns[c] for c in NUMERIC_INPUTS])
+    raw: np.ndarray = memo[RAW_NUMERIC]
+    return raw
+
+
 @dataclass(frozen=True)
 class ColumnAdder:
-    """A step that adds columns computed from the raw inputs only (the use-type prior, the engineered features):
-    its output does not depend on which other steps ran, so members with and without a prior share it."""
+    """A step that adds numeric columns computed from the raw inputs only (the use-type prior, the engineered
+    features): its output does not depend on which other steps ran, so members with and without a prior share it."""
 
     key: str
-    add: Callable[[Columns], dict[str, np.ndarray]]
+    names: tuple[str, ...]  # the added columns, in the order of the matrix `add` returns
+    add: Callable[[Columns], np.ndarray]
 
-    def __call__(self, columns: Columns, memo: Memo) -> dict[str, np.ndarray]:
+    def __call__(self, columns: Columns, memo: Memo) -> np.ndarray:
         if self.key not in memo:
             memo[self.key] = self.add(columns)
-        added: dict[str, np.ndarray] = memo[self.key]
+        added: np.ndarray = memo[self.key]
         return added
 
 
@@ -149,7 +163,7 @@ def _prior_step(prior: UseTypePrior) -> ColumnAdder:
     lookups = [dict(zip(categories, codes, strict=True)) for categories, codes in pairs]
     default = float(encoder.target_mean_)  # TargetEncoder's value for a category it never saw
 
-    def add_prior(columns: Columns) -> dict[str, np.ndarray]:
+    def add_prior(columns: Columns) -> np.ndarray:
         encoded = stack_columns(
             [
                 [lookup.get(use, default) for use in uses_or_none(columns[name])]
@@ -157,35 +171,56 @@ def _prior_step(prior: UseTypePrior) -> ColumnAdder:
             ]
         )
         gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
-        return {PRIOR_COLUMN: prior_column(encoded, use_shares(use_gfas(columns), gfa_total), gfa_total)}
+        return prior_column(encoded, use_shares(use_gfas(columns), gfa_total), gfa_total)[:, None]
 
-    return ColumnAdder(state_key("prior", lookups, default), add_prior)
+    return ColumnAdder(state_key("prior", lookups, default), (PRIOR_COLUMN,), add_prior)
 
 
 def _features_step(features: BuildingFeatures) -> ColumnAdder:
     vocabulary = tuple(fitted_use_vocabulary(features))
 
-    def add_features(columns: Columns) -> dict[str, np.ndarray]:
-        return {**derived_features(columns), **use_type_shares(columns, vocabulary)}
+    def add_features(columns: Columns) -> np.ndarray:
+        derived = derived_features(columns)
+        return np.hstack(
+            [stack_columns([derived[c] for c in DERIVED_COLUMNS]), use_type_share_matrix(columns, vocabulary)]
+        )
 
-    return ColumnAdder(state_key("features", vocabulary), add_features)
+    names = (*DERIVED_COLUMNS, *use_type_share_columns(vocabulary))
+    return ColumnAdder(state_key("features", vocabulary), names, add_features)
+
+
+Layout = dict[str, int]  # column name -> position in a pipeline's wide matrix
+
+
+def _layout(adders: Sequence[ColumnAdder]) -> Layout:
+    """Raw numeric inputs, then each step's columns; a name added again takes the later position, as the
+    DataFrame path's later column does."""
+    names = [*NUMERIC_INPUTS, *(name for adder in adders for name in adder.names)]
+    return {name: position for position, name in enumerate(names)}
 
 
 # --- the ColumnTransformer ---------------------------------------------------------------------------------
+
+
+def _positions(columns: Sequence[str], layout: Layout) -> np.ndarray:
+    missing = [c for c in columns if c not in layout]
+    if missing:
+        raise NotCompilable(f"columns neither raw numeric inputs nor added by a step: {missing}")
+    return np.array([layout[c] for c in columns], dtype=np.intp)
 
 
 @dataclass(frozen=True)
 class NumericBlock:
     """SimpleImputer (with its missing indicators) then StandardScaler or passthrough."""
 
-    columns: tuple[str, ...]
+    positions: np.ndarray  # the block's columns in the wide matrix
     fill: np.ndarray
     indicators: np.ndarray  # input positions that get a missing-indicator column
     mean: np.ndarray
     scale: np.ndarray
 
-    def __call__(self, columns: Columns) -> np.ndarray:
-        values = stack_columns([columns[c] for c in self.columns])
+    def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
+        values = wide[:, self.positions]
         missing = np.isnan(values)
         block = np.hstack([np.where(missing, self.fill, values), missing[:, self.indicators]])
         return (block - self.mean) / self.scale
@@ -195,14 +230,14 @@ class NumericBlock:
 class CategoricalBlock:
     """SimpleImputer with a constant, then OneHotEncoder: a slot per category, unknowns to 'infrequent'."""
 
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # raw categorical inputs
     fill: str
     slots: tuple[dict[Any, int], ...]  # category -> output column within the block
     unknown: tuple[int | None, ...]  # output column for a category never seen (None: all zeros)
     width: int
 
-    def __call__(self, columns: Columns) -> np.ndarray:
-        block = np.zeros((row_count(columns), self.width))
+    def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
+        block = np.zeros((len(wide), self.width))
         for name, slots, unknown in zip(self.columns, self.slots, self.unknown, strict=True):
             for row, value in enumerate(columns[name]):
                 slot = slots.get(self.fill if value is None or value != value else value, unknown)
@@ -215,10 +250,10 @@ class CategoricalBlock:
 class PassthroughBlock:
     """Columns handed to the model as they are (the use-type floor-area shares)."""
 
-    columns: tuple[str, ...]
+    positions: np.ndarray
 
-    def __call__(self, columns: Columns) -> np.ndarray:
-        return stack_columns([columns[c] for c in self.columns])
+    def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
+        return wide[:, self.positions]
 
 
 def _is_passthrough(step: Any) -> bool:
@@ -228,7 +263,7 @@ def _is_passthrough(step: Any) -> bool:
     return isinstance(step, FunctionTransformer) and step.func is None
 
 
-def _numeric_block(columns: list[str], pipeline: Pipeline) -> NumericBlock:
+def _numeric_block(columns: list[str], pipeline: Pipeline, layout: Layout) -> NumericBlock:
     imputer, scaler = (step for _, step in pipeline.steps)
     if not isinstance(imputer, SimpleImputer) or np.isnan(imputer.statistics_.astype(float)).any():
         raise NotCompilable(f"numeric step {imputer!r}")
@@ -240,11 +275,15 @@ def _numeric_block(columns: list[str], pipeline: Pipeline) -> NumericBlock:
         scale = scaler.scale_ if scaler.with_std else scale
     elif scaler not in ("passthrough", None):
         raise NotCompilable(f"numeric scaler {scaler!r}")
-    return NumericBlock(tuple(columns), imputer.statistics_.astype(float), np.asarray(indicators), mean, scale)
+    fill = imputer.statistics_.astype(float)
+    return NumericBlock(_positions(columns, layout), fill, np.asarray(indicators), mean, scale)
 
 
 def _categorical_block(columns: list[str], pipeline: Pipeline) -> CategoricalBlock:
     imputer, encoder = (step for _, step in pipeline.steps)
+    derived = sorted(set(columns) - set(CATEGORICAL_INPUTS))
+    if derived:
+        raise NotCompilable(f"categorical columns that are not raw inputs: {derived}")
     if not (isinstance(imputer, SimpleImputer) and imputer.strategy == "constant" and not imputer.add_indicator):
         raise NotCompilable(f"categorical imputer {imputer!r}")
     if not isinstance(encoder, OneHotEncoder) or encoder.drop is not None or encoder.handle_unknown == "error":
@@ -271,11 +310,11 @@ class Encoder:
 
     blocks: tuple[NumericBlock | CategoricalBlock | PassthroughBlock, ...]
 
-    def __call__(self, columns: Columns) -> np.ndarray:
-        return np.hstack([block(columns) for block in self.blocks])
+    def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
+        return np.hstack([block(wide, columns) for block in self.blocks])
 
 
-def _encoder(transformer: ColumnTransformer) -> Encoder:
+def _encoder(transformer: ColumnTransformer, layout: Layout) -> Encoder:
     if getattr(transformer, "sparse_output_", False):
         raise NotCompilable("sparse ColumnTransformer output")
     blocks: list[NumericBlock | CategoricalBlock | PassthroughBlock] = []
@@ -283,12 +322,12 @@ def _encoder(transformer: ColumnTransformer) -> Encoder:
         if (isinstance(step, str) and step == "drop") or len(columns) == 0:
             continue
         if _is_passthrough(step):
-            blocks.append(PassthroughBlock(tuple(columns)))
+            blocks.append(PassthroughBlock(_positions(columns, layout)))
             continue
         if not isinstance(step, Pipeline) or len(step.steps) != 2:
             raise NotCompilable(f"column block {name!r}: {step!r}")
         if name == "numeric":
-            blocks.append(_numeric_block(list(columns), step))
+            blocks.append(_numeric_block(list(columns), step, layout))
         elif name == "categorical":
             blocks.append(_categorical_block(list(columns), step))
         else:
@@ -427,20 +466,21 @@ def _pipeline(pipeline: Pipeline, texts: ForestTexts) -> tuple[Compiled, str]:
         elif isinstance(step, BuildingFeatures):
             adders.append(_features_step(step))
         elif isinstance(step, ColumnTransformer):
-            encoder = _encoder(step)
+            encoder = _encoder(step, _layout(adders))
         else:
             raise NotCompilable(f"pipeline step {step!r}")
     if encoder is None:
         raise NotCompilable("pipeline without a column encoding")
     predict_matrix, family = _matrix_model(model, texts)
     encode = encoder
-    matrix_key = (*(adder.key for adder in adders), state_key("encoder", encoder))
+    wide_key = ("wide", *(adder.key for adder in adders))
+    matrix_key = (*wide_key[1:], state_key("encoder", encoder))
 
     def predict(columns: Columns, memo: Memo) -> np.ndarray:
         if matrix_key not in memo:
-            for adder in adders:
-                columns = {**columns, **adder(columns, memo)}
-            memo[matrix_key] = encode(columns)
+            if wide_key not in memo:
+                memo[wide_key] = np.hstack([_raw_numeric(columns, memo), *(add(columns, memo) for add in adders)])
+            memo[matrix_key] = encode(memo[wide_key], columns)
         return predict_matrix(memo[matrix_key])  # the model's own dtype: XGBoost's float32 stays float32
 
     return predict, family

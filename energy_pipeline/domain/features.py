@@ -184,6 +184,23 @@ def steam_loop_proximity(columns: Columns) -> np.ndarray:
     return _fill_nan(np.exp(-np.hypot(north, east) / STEAM_LOOP_SCALE_KM))
 
 
+DERIVED_COLUMNS: tuple[str, ...] = (
+    "log_gfa_total",
+    "log_gfa_buildings",
+    "building_age",
+    "parking_share",
+    "largest_use_share",
+    "second_use_share",
+    "third_use_share",
+    "log_gfa_per_floor",
+    "log_gfa_parking",
+    "log_largest_use_gfa",
+    "log_second_use_gfa",
+    "log_third_use_gfa",
+    "steam_loop_proximity",
+)  # what `derived_features` returns, in its order
+
+
 def derived_features(columns: Columns) -> dict[str, np.ndarray]:
     """The engineered numeric columns, from raw numeric columns as float arrays."""
     gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
@@ -229,18 +246,24 @@ def _share_layout(vocabulary: tuple[str, ...]) -> tuple[tuple[str, ...], dict[st
     return tuple(names), {use: i for i, use in enumerate(vocabulary)}
 
 
-def use_type_shares(columns: Columns, vocabulary: Sequence[str]) -> dict[str, np.ndarray]:
-    """Share of the floor area under each known use type, summed over the three use slots; a use type never seen
-    in training adds nothing here (its area still counts in the slot shares)."""
+def use_type_share_matrix(columns: Columns, vocabulary: Sequence[str]) -> np.ndarray:
+    """(n, len(vocabulary)) share of the floor area under each known use type, summed over the three use slots in
+    slot order; a use type never seen in training adds nothing here (its area still counts in the slot shares)."""
     gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
     shares = use_shares(use_gfas(columns), gfa_total)
-    names, index = _share_layout(tuple(vocabulary))
+    index = _share_layout(tuple(vocabulary))[1]
     matrix = np.zeros((len(gfa_total), len(vocabulary)))
     for slot, name in enumerate(USE_TYPES):
         positions = np.array([index.get(use, -1) for use in columns[name]], dtype=np.intp)
         rows = np.flatnonzero(positions >= 0)
-        np.add.at(matrix, (rows, positions[rows]), shares[rows, slot])
-    return dict(zip(names, matrix.T, strict=True))
+        matrix[rows, positions[rows]] += shares[rows, slot]  # a row appears once per slot: no repeated index
+    return matrix
+
+
+def use_type_shares(columns: Columns, vocabulary: Sequence[str]) -> dict[str, np.ndarray]:
+    """`use_type_share_matrix` as named columns (`use_type_share_columns`)."""
+    names = _share_layout(tuple(vocabulary))[0]
+    return dict(zip(names, use_type_share_matrix(columns, vocabulary).T, strict=True))
 
 
 def use_type_vocabulary(frame: pd.DataFrame) -> list[str]:
