@@ -80,20 +80,23 @@ class Predictor:
         self.versions = {m.card.registered_model: m.card.version for m in models.values()}
 
     def columns(self, buildings: Sequence[Building]) -> dict[str, np.ndarray]:
-        """Validated buildings as the model's raw input columns (what `model_inputs` makes of a DataFrame)."""
-        columns: dict[str, np.ndarray] = {}
-        for name in CATEGORICAL_INPUTS:
-            values = np.empty(len(buildings), dtype=object)
-            values[:] = [getattr(b, name) for b in buildings]
-            columns[name] = values
-        columns["council_district_code"][:] = [str(b.council_district_code) for b in buildings]
-        for name in NUMERIC_INPUTS:  # None becomes NaN
-            columns[name] = np.array([getattr(b, name) for b in buildings], dtype=float)
-        year = columns[DATA_YEAR]
-        columns[DATA_YEAR] = np.where(np.isnan(year), float(self.default_year), year)
-        floors = columns["number_of_floors"]
-        columns["number_of_floors"] = np.where(floors == 0, np.nan, floors)  # 0 means unknown, as in cleaning
-        return columns
+        """Validated buildings as the model's raw input columns (what `model_inputs` makes of a DataFrame): two
+        matrices filled at once and handed out column by column, not one array per column."""
+        categories = np.empty((len(buildings), len(CATEGORICAL_INPUTS)), dtype=object)
+        categories[:] = [[getattr(b, name) for name in CATEGORICAL_INPUTS] for b in buildings]
+        categories[:, CATEGORICAL_INPUTS.index("council_district_code")] = [
+            str(b.council_district_code) for b in buildings
+        ]
+        numbers = np.array([[getattr(b, name) for name in NUMERIC_INPUTS] for b in buildings], dtype=float)
+        numbers = numbers.reshape(len(buildings), len(NUMERIC_INPUTS))  # None became NaN
+        year = numbers[:, NUMERIC_INPUTS.index(DATA_YEAR)]
+        year[np.isnan(year)] = self.default_year
+        floors = numbers[:, NUMERIC_INPUTS.index("number_of_floors")]
+        floors[floors == 0] = np.nan  # 0 means unknown, as in cleaning
+        return {
+            **dict(zip(CATEGORICAL_INPUTS, categories.T, strict=True)),
+            **dict(zip(NUMERIC_INPUTS, numbers.T, strict=True)),
+        }
 
     def model_info(self) -> ModelInfo:
         return ModelInfo(
