@@ -138,7 +138,7 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]
     features_calls: list[int] = []
     encoder_calls: list[int] = []
     derived, encode = fast_scoring.derived_features, fast_scoring.Encoder.__call__
-    monkeypatch.setattr(fast_scoring, "derived_features", lambda c: features_calls.append(1) or derived(c))
+    monkeypatch.setattr(fast_scoring, "derived_features", lambda *a: features_calls.append(1) or derived(*a))
     monkeypatch.setattr(fast_scoring.Encoder, "__call__", lambda e, *a: encoder_calls.append(1) or encode(e, *a))
     return features_calls, encoder_calls
 

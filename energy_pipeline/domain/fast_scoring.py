@@ -129,14 +129,23 @@ def state_key(kind: str, *state: Any) -> str:
     return f"{kind}:{digest.hexdigest()[:24]}"
 
 
-RAW_NUMERIC = "raw-numeric"  # memo key of the raw numeric inputs as one matrix
+RAW_NUMERIC, USE_SHARES = "raw-numeric", "use-shares"  # memo keys of steps every pipeline shares
 
 
 def _raw_numeric(columns: Columns, memo: Memo) -> np.ndarray:
+    """The raw numeric inputs as one matrix."""
     if RAW_NUMERIC not in memo:
         memo[RAW_NUMERIC] = stack_columns([columns[c] for c in NUMERIC_INPUTS])
     raw: np.ndarray = memo[RAW_NUMERIC]
     return raw
+
+
+def _use_shares(columns: Columns, memo: Memo) -> np.ndarray:
+    """The three use slots' floor-area shares: the engineered features and every prior read them."""
+    if USE_SHARES not in memo:
+        memo[USE_SHARES] = use_shares(use_gfas(columns), np.asarray(columns["property_gfa_total"], dtype=float))
+    shares: np.ndarray = memo[USE_SHARES]
+    return shares
 
 
 @dataclass(frozen=True)
@@ -146,11 +155,11 @@ class ColumnAdder:
 
     key: str
     names: tuple[str, ...]  # the added columns, in the order of the matrix `add` returns
-    add: Callable[[Columns], np.ndarray]
+    add: Callable[[Columns, Memo], np.ndarray]
 
     def __call__(self, columns: Columns, memo: Memo) -> np.ndarray:
         if self.key not in memo:
-            memo[self.key] = self.add(columns)
+            memo[self.key] = self.add(columns, memo)
         added: np.ndarray = memo[self.key]
         return added
 
@@ -163,7 +172,7 @@ def _prior_step(prior: UseTypePrior) -> ColumnAdder:
     lookups = [dict(zip(categories, codes, strict=True)) for categories, codes in pairs]
     default = float(encoder.target_mean_)  # TargetEncoder's value for a category it never saw
 
-    def add_prior(columns: Columns) -> np.ndarray:
+    def add_prior(columns: Columns, memo: Memo) -> np.ndarray:
         encoded = stack_columns(
             [
                 [lookup.get(use, default) for use in uses_or_none(columns[name])]
@@ -171,7 +180,7 @@ def _prior_step(prior: UseTypePrior) -> ColumnAdder:
             ]
         )
         gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
-        return prior_column(encoded, use_shares(use_gfas(columns), gfa_total), gfa_total)[:, None]
+        return prior_column(encoded, _use_shares(columns, memo), gfa_total)[:, None]
 
     return ColumnAdder(state_key("prior", lookups, default), (PRIOR_COLUMN,), add_prior)
 
@@ -179,11 +188,14 @@ def _prior_step(prior: UseTypePrior) -> ColumnAdder:
 def _features_step(features: BuildingFeatures) -> ColumnAdder:
     vocabulary = tuple(fitted_use_vocabulary(features))
 
-    def add_features(columns: Columns) -> np.ndarray:
-        derived = derived_features(columns)
-        return np.hstack(
-            [stack_columns([derived[c] for c in DERIVED_COLUMNS]), use_type_share_matrix(columns, vocabulary)]
-        )
+    def add_features(columns: Columns, memo: Memo) -> np.ndarray:
+        shares = _use_shares(columns, memo)
+        derived = derived_features(columns, shares)
+        blocks = [
+            stack_columns([derived[c] for c in DERIVED_COLUMNS]),
+            use_type_share_matrix(columns, vocabulary, shares),
+        ]
+        return np.concatenate(blocks, axis=1)
 
     names = (*DERIVED_COLUMNS, *use_type_share_columns(vocabulary))
     return ColumnAdder(state_key("features", vocabulary), names, add_features)
@@ -222,7 +234,7 @@ class NumericBlock:
     def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
         values = wide[:, self.positions]
         missing = np.isnan(values)
-        block = np.hstack([np.where(missing, self.fill, values), missing[:, self.indicators]])
+        block = np.concatenate([np.where(missing, self.fill, values), missing[:, self.indicators]], axis=1)
         return (block - self.mean) / self.scale
 
 
@@ -311,7 +323,7 @@ class Encoder:
     blocks: tuple[NumericBlock | CategoricalBlock | PassthroughBlock, ...]
 
     def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
-        return np.hstack([block(wide, columns) for block in self.blocks])
+        return np.concatenate([block(wide, columns) for block in self.blocks], axis=1)
 
 
 def _encoder(transformer: ColumnTransformer, layout: Layout) -> Encoder:
@@ -479,7 +491,8 @@ def _pipeline(pipeline: Pipeline, texts: ForestTexts) -> tuple[Compiled, str]:
     def predict(columns: Columns, memo: Memo) -> np.ndarray:
         if matrix_key not in memo:
             if wide_key not in memo:
-                memo[wide_key] = np.hstack([_raw_numeric(columns, memo), *(add(columns, memo) for add in adders)])
+                blocks = [_raw_numeric(columns, memo), *(add(columns, memo) for add in adders)]
+                memo[wide_key] = np.concatenate(blocks, axis=1)
             memo[matrix_key] = encode(memo[wide_key], columns)
         return predict_matrix(memo[matrix_key])  # the model's own dtype: XGBoost's float32 stays float32
 

@@ -148,12 +148,12 @@ def _fill_nan(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
 
 def _log_area(area: np.ndarray) -> np.ndarray:
     """log1p of an optional area: a use or a garage that is not there has area 0."""
-    return np.log1p(np.clip(_fill_nan(area), 0.0, None))
+    return np.log1p(np.maximum(_fill_nan(area), 0.0))
 
 
 def use_shares(use_gfas: np.ndarray, gfa_total: np.ndarray) -> np.ndarray:
     """(n, 3) shares of the largest, second and third use in the floor area (0 where unknown)."""
-    uses = np.clip(_fill_nan(use_gfas), 0.0, None)
+    uses = np.maximum(_fill_nan(use_gfas), 0.0)
     denominator = np.maximum(uses.sum(axis=1), _fill_nan(gfa_total))
     return _fill_nan(uses / np.where(denominator == 0, np.nan, denominator)[:, None])
 
@@ -201,20 +201,21 @@ DERIVED_COLUMNS: tuple[str, ...] = (
 )  # what `derived_features` returns, in its order
 
 
-def derived_features(columns: Columns) -> dict[str, np.ndarray]:
-    """The engineered numeric columns, from raw numeric columns as float arrays."""
+def derived_features(columns: Columns, shares: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The engineered numeric columns, from raw numeric columns as float arrays. `shares`: the rows' `use_shares`
+    when the caller has them already (the compiled scorer computes them once per request)."""
     gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
     gfa_buildings = np.asarray(columns["property_gfa_buildings"], dtype=float)
     floors = np.asarray(columns["number_of_floors"], dtype=float)
     floors = np.where(floors > 0, floors, np.nan)
     uses_gfa = use_gfas(columns)
-    shares = use_shares(uses_gfa, gfa_total)
+    shares = use_shares(uses_gfa, gfa_total) if shares is None else shares
     parking = np.asarray(columns["property_gfa_parking"], dtype=float) / np.where(gfa_total == 0, np.nan, gfa_total)
     age = np.asarray(columns[DATA_YEAR], dtype=float) - np.asarray(columns["year_built"], dtype=float)
     return {
         "log_gfa_total": np.log1p(gfa_total),
         "log_gfa_buildings": np.log1p(gfa_buildings),
-        "building_age": np.clip(age, 0.0, None),
+        "building_age": np.maximum(age, 0.0),
         "parking_share": _fill_nan(parking),
         "largest_use_share": shares[:, 0],
         "second_use_share": shares[:, 1],
@@ -246,13 +247,14 @@ def _share_layout(vocabulary: tuple[str, ...]) -> tuple[tuple[str, ...], dict[st
     return tuple(names), {use: i for i, use in enumerate(vocabulary)}
 
 
-def use_type_share_matrix(columns: Columns, vocabulary: Sequence[str]) -> np.ndarray:
+def use_type_share_matrix(columns: Columns, vocabulary: Sequence[str], shares: np.ndarray | None = None) -> np.ndarray:
     """(n, len(vocabulary)) share of the floor area under each known use type, summed over the three use slots in
-    slot order; a use type never seen in training adds nothing here (its area still counts in the slot shares)."""
-    gfa_total = np.asarray(columns["property_gfa_total"], dtype=float)
-    shares = use_shares(use_gfas(columns), gfa_total)
+    slot order; a use type never seen in training adds nothing here (its area still counts in the slot shares).
+    `shares`: as in `derived_features`."""
+    if shares is None:
+        shares = use_shares(use_gfas(columns), np.asarray(columns["property_gfa_total"], dtype=float))
     index = _share_layout(tuple(vocabulary))[1]
-    matrix = np.zeros((len(gfa_total), len(vocabulary)))
+    matrix = np.zeros((len(shares), len(vocabulary)))
     for slot, name in enumerate(USE_TYPES):
         positions = np.array([index.get(use, -1) for use in columns[name]], dtype=np.intp)
         rows = np.flatnonzero(positions >= 0)
