@@ -212,6 +212,7 @@ def derived_features(columns: Columns, shares: np.ndarray | None = None) -> dict
     shares = use_shares(uses_gfa, gfa_total) if shares is None else shares
     parking = np.asarray(columns["property_gfa_parking"], dtype=float) / np.where(gfa_total == 0, np.nan, gfa_total)
     age = np.asarray(columns[DATA_YEAR], dtype=float) - np.asarray(columns["year_built"], dtype=float)
+    log_use_gfas = _log_area(uses_gfa)
     return {
         "log_gfa_total": np.log1p(gfa_total),
         "log_gfa_buildings": np.log1p(gfa_buildings),
@@ -222,9 +223,9 @@ def derived_features(columns: Columns, shares: np.ndarray | None = None) -> dict
         "third_use_share": shares[:, 2],
         "log_gfa_per_floor": np.log1p(gfa_buildings / floors),
         "log_gfa_parking": _log_area(np.asarray(columns["property_gfa_parking"], dtype=float)),
-        "log_largest_use_gfa": _log_area(uses_gfa[:, 0]),
-        "log_second_use_gfa": _log_area(uses_gfa[:, 1]),
-        "log_third_use_gfa": _log_area(uses_gfa[:, 2]),
+        "log_largest_use_gfa": log_use_gfas[:, 0],
+        "log_second_use_gfa": log_use_gfas[:, 1],
+        "log_third_use_gfa": log_use_gfas[:, 2],
         "steam_loop_proximity": steam_loop_proximity(columns),
     }
 
@@ -253,13 +254,11 @@ def use_type_share_matrix(columns: Columns, vocabulary: Sequence[str], shares: n
     `shares`: as in `derived_features`."""
     if shares is None:
         shares = use_shares(use_gfas(columns), np.asarray(columns["property_gfa_total"], dtype=float))
-    index = _share_layout(tuple(vocabulary))[1]
-    matrix = np.zeros((len(shares), len(vocabulary)))
-    for slot, name in enumerate(USE_TYPES):
-        positions = np.array([index.get(use, -1) for use in columns[name]], dtype=np.intp)
-        rows = np.flatnonzero(positions >= 0)
-        matrix[rows, positions[rows]] += shares[rows, slot]  # a row appears once per slot: no repeated index
-    return matrix
+    index, rows, width = _share_layout(tuple(vocabulary))[1], len(shares), len(vocabulary)
+    positions = np.array([[index.get(use, -1) for use in columns[name]] for name in USE_TYPES], dtype=np.intp)
+    known = positions.reshape(len(USE_TYPES), rows) >= 0
+    cells = (np.arange(rows) * width + positions)[known]  # slot by slot: bincount adds them in this order
+    return np.bincount(cells, shares.T[known], minlength=rows * width).reshape(rows, width)
 
 
 def use_type_shares(columns: Columns, vocabulary: Sequence[str]) -> dict[str, np.ndarray]:
