@@ -71,6 +71,11 @@ def test_batch_matches_single_requests_and_the_registry_model(served: dict[str, 
     expected = registered.predict(model_inputs(rows.assign(data_year=2016)))
     served_values = np.array([b["site_energy_use_kbtu"]["prediction"] for b in batch])
     np.testing.assert_allclose(served_values, np.clip(expected, 0, None), rtol=1e-12)
+    # the 80% interval: the split-conformal half-width around the prediction, on the log1p scale
+    halfwidth = _post(served, "model_info", {}).json()["models"]["site_energy"]["interval_log_halfwidth"]
+    lower, upper = ([b["site_energy_use_kbtu"][bound] for b in batch] for bound in ("lower_80", "upper_80"))
+    np.testing.assert_allclose(lower, np.clip(np.expm1(np.log1p(served_values) - halfwidth), 0, None), rtol=1e-12)
+    np.testing.assert_allclose(upper, np.expm1(np.log1p(served_values) + halfwidth), rtol=1e-12)
 
 
 def test_openapi_lists_the_endpoints_and_a_ready_example(served: dict[str, Any]) -> None:

@@ -230,12 +230,13 @@ class NumericBlock:
     indicators: np.ndarray  # input positions that get a missing-indicator column
     mean: np.ndarray
     scale: np.ndarray
+    scaled: bool  # False: mean 0 and scale 1 (no scaler), where (x - 0) / 1 is x to the bit
 
     def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
         values = wide[:, self.positions]
         missing = np.isnan(values)
         block = np.concatenate([np.where(missing, self.fill, values), missing[:, self.indicators]], axis=1)
-        return (block - self.mean) / self.scale
+        return (block - self.mean) / self.scale if self.scaled else block
 
 
 @dataclass(frozen=True)
@@ -249,13 +250,15 @@ class CategoricalBlock:
     width: int
 
     def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
-        block = np.zeros((len(wide), self.width))
+        cells: list[int] = []  # row * width + slot of every 1, set at once
         for name, slots, unknown in zip(self.columns, self.slots, self.unknown, strict=True):
             for row, value in enumerate(columns[name]):
                 slot = slots.get(self.fill if value is None or value != value else value, unknown)
                 if slot is not None:
-                    block[row, slot] = 1.0
-        return block
+                    cells.append(row * self.width + slot)
+        block = np.zeros(len(wide) * self.width)
+        block[cells] = 1.0
+        return block.reshape(len(wide), self.width)
 
 
 @dataclass(frozen=True)
@@ -287,8 +290,8 @@ def _numeric_block(columns: list[str], pipeline: Pipeline, layout: Layout) -> Nu
         scale = scaler.scale_ if scaler.with_std else scale
     elif scaler not in ("passthrough", None):
         raise NotCompilable(f"numeric scaler {scaler!r}")
-    fill = imputer.statistics_.astype(float)
-    return NumericBlock(_positions(columns, layout), fill, np.asarray(indicators), mean, scale)
+    fill, scaled = imputer.statistics_.astype(float), bool((mean != 0).any() or (scale != 1).any())
+    return NumericBlock(_positions(columns, layout), fill, np.asarray(indicators), mean, scale, scaled)
 
 
 def _categorical_block(columns: list[str], pipeline: Pipeline) -> CategoricalBlock:

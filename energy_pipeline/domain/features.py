@@ -256,8 +256,8 @@ def use_type_share_matrix(columns: Columns, vocabulary: Sequence[str], shares: n
         shares = use_shares(use_gfas(columns), np.asarray(columns["property_gfa_total"], dtype=float))
     index, rows, width = _share_layout(tuple(vocabulary))[1], len(shares), len(vocabulary)
     positions = np.array([[index.get(use, -1) for use in columns[name]] for name in USE_TYPES], dtype=np.intp)
-    known = positions.reshape(len(USE_TYPES), rows) >= 0
-    cells = (np.arange(rows) * width + positions)[known]  # slot by slot: bincount adds them in this order
+    known = positions >= 0  # (3, n): slot by slot
+    cells = (np.arange(rows) * width + positions)[known]  # bincount adds a cell's slots in this order, from 0
     return np.bincount(cells, shares.T[known], minlength=rows * width).reshape(rows, width)
 
 

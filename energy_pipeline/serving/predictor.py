@@ -61,12 +61,13 @@ class ServedModel:
         return cls(key=key, card=card, estimator=estimator, scorer=scorer)
 
     def estimates(self, columns: Columns, memo: Memo) -> list[Estimate]:
-        predicted = np.clip(self.scorer.predict(columns, memo), 0.0, None)
-        log_predicted, halfwidth = np.log1p(predicted), self.card.interval_log_halfwidth
-        lower, upper = np.expm1(log_predicted - halfwidth).clip(min=0.0), np.expm1(log_predicted + halfwidth)
+        predicted = np.maximum(self.scorer.predict(columns, memo), 0.0)
+        halfwidth = self.card.interval_log_halfwidth
+        bounds = np.expm1(np.log1p(predicted)[:, None] + np.array([-halfwidth, halfwidth]))  # both bounds at once
+        lower, upper = np.maximum(bounds[:, 0], 0.0), bounds[:, 1]
         return [
-            Estimate(prediction=float(p), lower_80=float(lo), upper_80=float(hi))
-            for p, lo, hi in zip(predicted, lower, upper, strict=True)
+            Estimate(prediction=p, lower_80=lo, upper_80=hi)
+            for p, lo, hi in zip(predicted.tolist(), lower.tolist(), upper.tolist(), strict=True)
         ]
 
 
