@@ -43,9 +43,8 @@ from energy_pipeline.domain.features import (
     fitted_use_vocabulary,
     model_inputs,
     prior_column,
+    slot_shares,
     stack_columns,
-    use_gfas,
-    use_shares,
     use_type_share_columns,
     use_type_share_matrix,
     uses_or_none,
@@ -143,7 +142,7 @@ def _raw_numeric(columns: Columns, memo: Memo) -> np.ndarray:
 def _use_shares(columns: Columns, memo: Memo) -> np.ndarray:
     """The three use slots' floor-area shares: the engineered features and every prior read them."""
     if USE_SHARES not in memo:
-        memo[USE_SHARES] = use_shares(use_gfas(columns), np.asarray(columns["property_gfa_total"], dtype=float))
+        memo[USE_SHARES] = slot_shares(columns)
     shares: np.ndarray = memo[USE_SHARES]
     return shares
 
@@ -228,15 +227,16 @@ class NumericBlock:
     positions: np.ndarray  # the block's columns in the wide matrix
     fill: np.ndarray
     indicators: np.ndarray  # input positions that get a missing-indicator column
-    mean: np.ndarray
-    scale: np.ndarray
-    scaled: bool  # False: mean 0 and scale 1 (no scaler), where (x - 0) / 1 is x to the bit
+    scaling: tuple[np.ndarray, np.ndarray] | None  # StandardScaler's mean and scale; None: no scaler
 
     def __call__(self, wide: np.ndarray, columns: Columns) -> np.ndarray:
         values = wide[:, self.positions]
         missing = np.isnan(values)
         block = np.concatenate([np.where(missing, self.fill, values), missing[:, self.indicators]], axis=1)
-        return (block - self.mean) / self.scale if self.scaled else block
+        if self.scaling is None:
+            return block
+        mean, scale = self.scaling
+        return (block - mean) / scale
 
 
 @dataclass(frozen=True)
@@ -284,14 +284,15 @@ def _numeric_block(columns: list[str], pipeline: Pipeline, layout: Layout) -> Nu
         raise NotCompilable(f"numeric step {imputer!r}")
     indicators = imputer.indicator_.features_ if imputer.add_indicator else np.array([], dtype=int)
     width = len(columns) + len(indicators)
-    mean, scale = np.zeros(width), np.ones(width)
+    scaling = None
     if isinstance(scaler, StandardScaler):
-        mean = scaler.mean_ if scaler.with_mean else mean
-        scale = scaler.scale_ if scaler.with_std else scale
+        mean = scaler.mean_ if scaler.with_mean else np.zeros(width)
+        scale = scaler.scale_ if scaler.with_std else np.ones(width)
+        scaling = (mean, scale)
     elif scaler not in ("passthrough", None):
         raise NotCompilable(f"numeric scaler {scaler!r}")
-    fill, scaled = imputer.statistics_.astype(float), bool((mean != 0).any() or (scale != 1).any())
-    return NumericBlock(_positions(columns, layout), fill, np.asarray(indicators), mean, scale, scaled)
+    fill = imputer.statistics_.astype(float)
+    return NumericBlock(_positions(columns, layout), fill, np.asarray(indicators), scaling)
 
 
 def _categorical_block(columns: list[str], pipeline: Pipeline) -> CategoricalBlock:

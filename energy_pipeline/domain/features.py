@@ -162,6 +162,11 @@ def use_gfas(columns: Columns) -> np.ndarray:
     return stack_columns([columns[c] for c in USE_GFAS])
 
 
+def slot_shares(columns: Columns) -> np.ndarray:
+    """`use_shares` of raw input columns."""
+    return use_shares(use_gfas(columns), np.asarray(columns["property_gfa_total"], dtype=float))
+
+
 def prior_column(encoded: np.ndarray, shares: np.ndarray, gfa_total: np.ndarray) -> np.ndarray:
     """Floor-area-weighted encoded intensity of the uses, back on the scale of the target (log1p units)."""
     weights = shares.sum(axis=1)
@@ -253,7 +258,7 @@ def use_type_share_matrix(columns: Columns, vocabulary: Sequence[str], shares: n
     slot order; a use type never seen in training adds nothing here (its area still counts in the slot shares).
     `shares`: as in `derived_features`."""
     if shares is None:
-        shares = use_shares(use_gfas(columns), np.asarray(columns["property_gfa_total"], dtype=float))
+        shares = slot_shares(columns)
     index, rows, width = _share_layout(tuple(vocabulary))[1], len(shares), len(vocabulary)
     positions = np.array([[index.get(use, -1) for use in columns[name]] for name in USE_TYPES], dtype=np.intp)
     known = positions >= 0  # (3, n): slot by slot
@@ -316,7 +321,7 @@ class UseTypePrior(TransformerMixin, BaseEstimator):
     def _with_prior(self, X: pd.DataFrame, encoded: np.ndarray) -> pd.DataFrame:
         gfa_total = X["property_gfa_total"].to_numpy(dtype=float)
         out = X.copy()
-        out[PRIOR_COLUMN] = prior_column(encoded, use_shares(use_gfas(X), gfa_total), gfa_total)
+        out[PRIOR_COLUMN] = prior_column(encoded, slot_shares(X), gfa_total)
         return out
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:

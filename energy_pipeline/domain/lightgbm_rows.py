@@ -40,7 +40,6 @@ class SingleRowPredictor:
                 ctypes.byref(config),
             )
         )
-        self._config = config
         weakref.finalize(self, _LIB.LGBM_FastConfigFree, config)
         self._row, self._out, self._out_len = np.empty(self.width), np.empty(1), ctypes.c_int64()
         self._arguments = (

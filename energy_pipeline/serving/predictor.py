@@ -88,8 +88,9 @@ class Predictor:
         categories[:, CATEGORICAL_INPUTS.index("council_district_code")] = [
             str(b.council_district_code) for b in buildings
         ]
-        numbers = np.array([[getattr(b, name) for name in NUMERIC_INPUTS] for b in buildings], dtype=float)
-        numbers = numbers.reshape(len(buildings), len(NUMERIC_INPUTS))  # None became NaN
+        numbers = np.array(  # None becomes NaN
+            [[getattr(b, name) for name in NUMERIC_INPUTS] for b in buildings], dtype=float
+        ).reshape(len(buildings), len(NUMERIC_INPUTS))
         year = numbers[:, NUMERIC_INPUTS.index(DATA_YEAR)]
         year[np.isnan(year)] = self.default_year
         floors = numbers[:, NUMERIC_INPUTS.index("number_of_floors")]
