@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
-from energy_pipeline.domain.columns import DATA_YEAR, METERED_COLUMNS, TARGETS
+from energy_pipeline.domain.columns import DATA_YEAR, FLOOR_AREA_COLUMNS, METERED_COLUMNS, TARGETS
 from energy_pipeline.domain.same_building import SameBuildingKFold
 
 CATEGORICAL_INPUTS: tuple[str, ...] = (
@@ -33,12 +33,7 @@ NUMERIC_INPUTS: tuple[str, ...] = (
     "year_built",
     "number_of_buildings",
     "number_of_floors",
-    "property_gfa_total",
-    "property_gfa_parking",
-    "property_gfa_buildings",
-    "largest_property_use_type_gfa",
-    "second_largest_property_use_type_gfa",
-    "third_largest_property_use_type_gfa",
+    *FLOOR_AREA_COLUMNS,
     "energy_star_score",
 )
 # What a client sends: known about a building before it is metered. ENERGY STAR score and zip are optional.
