@@ -100,6 +100,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     with served_bento(bento_tag, root / "server.log") as base:
         yield {
             "base": base,
+            "log": root / "server.log",
             "bento": bento_tag,
             "tracking_uri": tracking_uri,
             "skipped": observations,

@@ -44,6 +44,9 @@ def test_bentoml_options_name_the_service_bentoml_knows() -> None:
     texts += [
         (PROJECT_ROOT / "README.md").read_text(),
         (PROJECT_ROOT / "energy_pipeline/serving/service.py").read_text(),
+        (PROJECT_ROOT / "energy_pipeline/serving/tracing.py").read_text(),
+        (PROJECT_ROOT / "bench/README.md").read_text(),
     ]
-    named = {name for text in texts for name in re.findall(r"\bservices\.(\w+)\.(?:traffic|logging|workers)", text)}
+    options = r"\bservices\.(\w+)\.(?:traffic|logging|workers|tracing)"
+    named = {name for text in texts for name in re.findall(options, text)}
     assert named == {EnergyService.name}

@@ -181,6 +181,42 @@ def test_a_sampled_access_log_keeps_every_refusal_and_one_success_in_n(served: d
     assert sum("(status=400," in line for line in lines) == 5
 
 
+def _predict_log_lines(log: Path, request_ids: list[str]) -> list[str]:
+    time.sleep(1)  # the workers' output reaches the log through the supervisor
+    return [line for line in log.read_text().splitlines() if any(f"span={i}," in line for i in request_ids)]
+
+
+def test_requests_are_untraced_by_default_and_keep_their_ids(served: dict[str, Any]) -> None:
+    """No spans are recorded (BentoML's tracing would say `sampled=1` with a sample rate set, and costs ~0.3 ms a
+    request at rate 0), yet each request has its own id in the response and in its log lines."""
+    bad = {"building": {**EXAMPLE_BUILDING, "year_built": 2999}}
+    responses = [_post(served, "predict", body) for body in ({"building": EXAMPLE_BUILDING}, bad, bad)]
+    assert [r.status_code for r in responses] == [200, 400, 400]
+    ids = [r.headers.get("x-bentoml-request-id", "") for r in responses]
+    assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids) and len(set(ids)) == 3, ids
+    lines = _predict_log_lines(served["log"], ids)
+    access = [line for line in lines if "path=/predict," in line]
+    assert len(access) == 3 and all("sampled=0," in line for line in access), lines
+    assert len({re.search(r"trace=([0-9a-f]{32}),", line).group(1) for line in access}) == 3  # type: ignore[union-attr]
+
+
+def test_tracing_comes_back_when_configured(served: dict[str, Any], tmp_path: Path) -> None:
+    """An exporter with the routes put back traces them (sampled); an exporter alone leaves them untraced and the
+    workers say how to trace them."""
+    options = (
+        "services.energy_pipeline.tracing.exporter_type=in_memory services.energy_pipeline.tracing.sample_rate=1.0"
+    )
+    for excluded, traced in ((" services.energy_pipeline.tracing.excluded_urls=/livez", True), ("", False)):
+        log = tmp_path / f"server-{traced}.log"
+        with served_bento(served["bento"], log, env={"BENTOML_CONFIG_OPTIONS": options + excluded}) as base:
+            response = httpx.post(f"{base}/predict", json={"building": EXAMPLE_BUILDING}, timeout=60)
+            assert response.status_code == 200, response.text
+            lines = _predict_log_lines(log, [response.headers["x-bentoml-request-id"]])
+        assert len(lines) == 1 and (f"sampled={int(traced)}," in lines[0]), lines
+        warned = "a tracing exporter is configured but the routes are left out of tracing" in log.read_text()
+        assert warned is not traced
+
+
 def test_model_info_says_requests_use_the_compiled_models(served: dict[str, Any]) -> None:
     cards = _post(served, "model_info", {}).json()["models"]
     assert all(card["scoring"].startswith("compiled: ") for card in cards.values()), cards

@@ -13,12 +13,13 @@ import bentoml
 
 from energy_pipeline.serving.schemas import Building, Estimate, Prediction
 from energy_pipeline.serving.service import TRAFFIC, WORKERS, add_request_guards
+from energy_pipeline.serving.tracing import UNTRACED
 
 FIXED = Estimate(prediction=1.0, lower_80=0.5, upper_80=2.0)
 ANSWER = Prediction(site_energy_use_kbtu=FIXED, total_ghg_emissions_t_co2e=FIXED, model_versions={"none": "0"})
 
 
-@bentoml.service(name="serving_floor", traffic=dict(TRAFFIC), workers=WORKERS)
+@bentoml.service(name="serving_floor", traffic=dict(TRAFFIC), workers=WORKERS, tracing=UNTRACED)
 class ServingFloor:
     def __init__(self) -> None:
         gc.freeze()  # as the service does after loading its models

@@ -3,7 +3,9 @@ latest Bento served over HTTP on localhost under `wrk` (Debian's load generator,
 
 Single-building requests at concurrency 1, 8 and 32, and 1,000-building batches; requests/s, p50, p99 and
 errors (each configuration ROUNDS times, interleaved; the median run); the served/in-process ratios; the time
-from `bentoml serve` to `/readyz` (median of STARTS starts); and the server's memory.
+from `bentoml serve` to `/readyz` (median of STARTS starts); and the server's memory. Beside the Bento, with its
+single-building runs: the Bento with its access log off, with BentoML's per-request tracing put back, and the
+model-free floor (`floor_service.py`) with and without that tracing.
 """
 
 from __future__ import annotations
@@ -94,6 +96,11 @@ def free_port() -> int:
 
 
 ACCESS_LOG_OFF = {"BENTOML_CONFIG_OPTIONS": "services.energy_pipeline.logging.access.enabled=false"}
+
+
+def traced(service: str) -> dict[str, str]:
+    """BentoML's default per-request tracing put back (the service leaves its routes out of it: `tracing.py`)."""
+    return {"BENTOML_CONFIG_OPTIONS": f"services.{service}.tracing.excluded_urls=/livez"}
 
 
 @contextmanager
@@ -224,6 +231,10 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
             starts.append(seconds)
     http |= _single_building_runs(tag, "_access_log_off", env=ACCESS_LOG_OFF)
     http |= _single_building_runs(FLOOR_SERVICE, "_no_model", working_dir=PROJECT_ROOT)
+    http |= _single_building_runs(tag, "_traced", env=traced("energy_pipeline"))
+    http |= _single_building_runs(
+        FLOOR_SERVICE, "_no_model_traced", env=traced("serving_floor"), working_dir=PROJECT_ROOT
+    )
     compiled = local["compiled"]
     return {
         "machine": machine(),
