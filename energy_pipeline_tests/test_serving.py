@@ -23,6 +23,8 @@ from energy_pipeline.serving.access_log import ACCESS_LOG_EVERY_ENV
 from energy_pipeline.serving.auth import API_KEY_ENV
 from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
+from energy_pipeline.serving.service import EnergyService
+from energy_pipeline.serving.tracing import routes_traced_option
 from energy_pipeline_tests.services import served_bento
 
 
@@ -181,7 +183,7 @@ def test_a_sampled_access_log_keeps_every_refusal_and_one_success_in_n(served: d
     assert sum("(status=400," in line for line in lines) == 5
 
 
-def _predict_log_lines(log: Path, request_ids: list[str]) -> list[str]:
+def _log_lines_of(log: Path, request_ids: list[str]) -> list[str]:
     time.sleep(1)  # the workers' output reaches the log through the supervisor
     return [line for line in log.read_text().splitlines() if any(f"span={i}," in line for i in request_ids)]
 
@@ -194,7 +196,7 @@ def test_requests_are_untraced_by_default_and_keep_their_ids(served: dict[str, A
     assert [r.status_code for r in responses] == [200, 400, 400]
     ids = [r.headers.get("x-bentoml-request-id", "") for r in responses]
     assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids) and len(set(ids)) == 3, ids
-    lines = _predict_log_lines(served["log"], ids)
+    lines = _log_lines_of(served["log"], ids)
     access = [line for line in lines if "path=/predict," in line]
     assert len(access) == 3 and all("sampled=0," in line for line in access), lines
     assert len({re.search(r"trace=([0-9a-f]{32}),", line).group(1) for line in access}) == 3  # type: ignore[union-attr]
@@ -206,12 +208,12 @@ def test_tracing_comes_back_when_configured(served: dict[str, Any], tmp_path: Pa
     options = (
         "services.energy_pipeline.tracing.exporter_type=in_memory services.energy_pipeline.tracing.sample_rate=1.0"
     )
-    for excluded, traced in ((" services.energy_pipeline.tracing.excluded_urls=/livez", True), ("", False)):
+    for excluded, traced in ((" " + routes_traced_option(EnergyService.name), True), ("", False)):
         log = tmp_path / f"server-{traced}.log"
         with served_bento(served["bento"], log, env={"BENTOML_CONFIG_OPTIONS": options + excluded}) as base:
             response = httpx.post(f"{base}/predict", json={"building": EXAMPLE_BUILDING}, timeout=60)
             assert response.status_code == 200, response.text
-            lines = _predict_log_lines(log, [response.headers["x-bentoml-request-id"]])
+            lines = _log_lines_of(log, [response.headers["x-bentoml-request-id"]])
         assert len(lines) == 1 and (f"sampled={int(traced)}," in lines[0]), lines
         warned = "a tracing exporter is configured but the routes are left out of tracing" in log.read_text()
         assert warned is not traced

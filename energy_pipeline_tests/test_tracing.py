@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from typing import Any
 
 from bentoml._internal.context import trace_context
@@ -24,12 +25,9 @@ def _run(scope: dict[str, Any], current: trace.Span | None = None) -> tuple[Seen
         inside.append((trace.get_current_span().get_span_context(), trace_context.request_id))
 
     async def request() -> Seen:
-        if current is not None:
-            with trace.use_span(current):
-                await RequestIdentity(app)(scope, None, None)
-                return [(trace.get_current_span().get_span_context(), trace_context.request_id)]
-        await RequestIdentity(app)(scope, None, None)
-        return [(trace.get_current_span().get_span_context(), trace_context.request_id)]
+        with trace.use_span(current) if current is not None else nullcontext():
+            await RequestIdentity(app)(scope, None, None)
+            return [(trace.get_current_span().get_span_context(), trace_context.request_id)]
 
     outside = asyncio.run(request())  # a task of its own, as each request is in the server
     return inside, outside

@@ -100,7 +100,9 @@ ACCESS_LOG_OFF = {"BENTOML_CONFIG_OPTIONS": "services.energy_pipeline.logging.ac
 
 def traced(service: str) -> dict[str, str]:
     """BentoML's default per-request tracing put back (the service leaves its routes out of it: `tracing.py`)."""
-    return {"BENTOML_CONFIG_OPTIONS": f"services.{service}.tracing.excluded_urls=/livez"}
+    from energy_pipeline.serving.tracing import routes_traced_option  # imports BentoML, as `run_serving_benchmark`
+
+    return {"BENTOML_CONFIG_OPTIONS": routes_traced_option(service)}
 
 
 @contextmanager
@@ -212,6 +214,8 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
         raise SystemExit("wrk is not installed: `apt-get install wrk` (or `make bench-tools` as root)")
     import bentoml
 
+    from energy_pipeline.serving.service import SERVICE_NAME
+
     tag = str(bentoml.get(bento).tag)
     bodies = real_buildings(BATCH)
     local = in_process(tag, bodies)
@@ -231,7 +235,7 @@ def run_serving_benchmark(bento: str = "energy_pipeline:latest") -> dict[str, An
             starts.append(seconds)
     http |= _single_building_runs(tag, "_access_log_off", env=ACCESS_LOG_OFF)
     http |= _single_building_runs(FLOOR_SERVICE, "_no_model", working_dir=PROJECT_ROOT)
-    http |= _single_building_runs(tag, "_traced", env=traced("energy_pipeline"))
+    http |= _single_building_runs(tag, "_traced", env=traced(SERVICE_NAME))
     http |= _single_building_runs(
         FLOOR_SERVICE, "_no_model_traced", env=traced("serving_floor"), working_dir=PROJECT_ROOT
     )

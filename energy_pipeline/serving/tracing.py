@@ -44,6 +44,11 @@ class RequestIdentity:
         await self.app(scope, receive, send)
 
 
+def routes_traced_option(service: str, excluded: str = "/livez") -> str:
+    """The BentoML option (for BENTOML_CONFIG_OPTIONS) that puts a service's routes back into tracing."""
+    return f"services.{service}.tracing.excluded_urls={excluded}"
+
+
 def untraced_with_exporter(path: str = "/predict") -> bool:
     """In a serving worker: an exporter is configured, yet `path` is still left out of tracing."""
     exporter = BentoMLContainer.config.tracing.exporter_type.get()
