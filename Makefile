@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BENTOML_HOME := $(CURDIR)/.bentoml
 
-.PHONY: install image-tools bench-tools run run-changed test lint format ui mlflow-ui serve bench clean
+.PHONY: install image-tools bench-tools run ingest run-changed test lint format ui mlflow-ui serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 run: install $(DAGSTER_HOME)/dagster.yaml ## materialize the whole graph for every data year and print a summary
 	$(PY) -W ignore::UserWarning -m energy_pipeline.cli run
+
+ingest: install $(DAGSTER_HOME)/dagster.yaml ## every year of the landing folder behind its gates, one line a year
+	$(PY) -W ignore::UserWarning -m energy_pipeline.cli ingest
 
 run-changed: install $(DAGSTER_HOME)/dagster.yaml ## re-read the exports; run only jobs with a new export or new code
 	$(PY) -W ignore::UserWarning -m energy_pipeline.cli run --changed-only

@@ -16,6 +16,7 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 from dagster._time import get_current_datetime
 
 from energy_pipeline.definitions import defs
+from energy_pipeline.orchestration.assets.buildings import LAYOUT_KEY
 from energy_pipeline.orchestration.partitions import register_years
 from energy_pipeline.orchestration.resources import LandingZone
 
@@ -40,6 +41,8 @@ MODEL_SUMMARY_KEYS = (
     "size_mb",
     "uri",
     "digest",
+    LAYOUT_KEY,
+    "exact_duplicates_collapsed",
 )
 OPTIONAL_OUTPUTS = ("serving_image", "ecr_image")
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -181,9 +184,28 @@ def format_summary(reports: list[RunReport]) -> str:
     return "\n".join(lines)
 
 
+def ingest_line(report: RunReport) -> str:
+    """One line a year: what was kept and the layout read, or the first reason the year was blocked."""
+    if report.success:
+        raw = report.materialized.get("raw_buildings", {})
+        cleaned = report.materialized.get("cleaned_buildings", {})
+        return (
+            f"[ok] {report.label}: {raw.get('dagster/row_count')} raw, {cleaned.get('dagster/row_count')} cleaned "
+            f"(layout {raw.get(LAYOUT_KEY)})"
+        )
+    failed = [f"{name} failed: {' '.join(text.split())}" for name, passed, text in report.checks if not passed]
+    reasons = report.failures + failed
+    return f"[blocked] {report.label}: {reasons[0] if reasons else 'the run failed'}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="energy-pipeline")
-    parser.add_argument("command", choices=["run"], help="run: materialize every asset for every data year")
+    parser.add_argument(
+        "command",
+        choices=["run", "ingest"],
+        help="run: materialize every asset for every data year; ingest: raw, cleaned and rejected buildings of "
+        "every year in the landing folder, behind their blocking checks, one line a year",
+    )
     parser.add_argument(
         "--changed-only",
         action="store_true",
@@ -191,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     with dg.DagsterInstance.get() as instance:
+        if args.command == "ingest":
+            reports = run_pipeline(instance, jobs=("ingest_job",))
+            print("\n".join(ingest_line(report) for report in reports) or "no export in the landing folder")
+            return 0 if reports and all(r.success for r in reports) else 1
         reports = run_pipeline(instance, changed_only=args.changed_only)
     print(format_summary(reports))
     return 0 if reports and all(r.success for r in reports) else 1

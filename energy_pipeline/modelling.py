@@ -22,7 +22,7 @@ from energy_pipeline.domain.diagnostics import (
     predicted_vs_actual,
     residuals_by_property_type,
 )
-from energy_pipeline.domain.features import MODEL_INPUTS, model_inputs
+from energy_pipeline.domain.features import MODEL_INPUTS, input_categories, model_inputs
 from energy_pipeline.domain.gate import GateDecision, GateFloors, decide
 from energy_pipeline.domain.monitoring import reference_profile
 from energy_pipeline.domain.protocol import Protocol, holdout_mask, log_target
@@ -196,6 +196,7 @@ def select_and_register(
                 "cv_metrics": winner.cv,
                 "code_version": code_version,
                 "drift_reference": reference_profile(X_train),
+                "input_categories": input_categories(data),
             },
         )
         tracker.record_decision(version, decision, holdout)

@@ -5,27 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, METERED_COLUMNS, TARGETS
+from energy_pipeline.domain.harmonise import HARMONISATION_ISSUE
+from energy_pipeline.domain.row_rules import fill_missing
 
 REJECTION_REASON = "rejection_reason"
-
-# The documented rule per column for missing values in the cleaned table (README and asset metadata show it).
-MISSING_VALUE_RULES: dict[str, str] = {
-    "default_data": "missing -> False: the portal sets the flag only when default values were used",
-    "number_of_buildings": "missing or 0 -> 1: a benchmarked property has at least one building",
-    "number_of_floors": "0 -> missing: a building has at least one floor; the model pipeline imputes it",
-    "largest_property_use_type": "missing -> primary_property_type: the primary type is the largest use",
-    "largest_property_use_type_gfa": "missing -> property_gfa_buildings: the whole building has that use",
-    "second_largest_property_use_type_gfa": "missing -> 0: no second use",
-    "third_largest_property_use_type_gfa": "missing -> 0: no third use",
-    "list_of_all_property_use_types": "missing -> largest_property_use_type",
-    "second_largest_property_use_type": "stays missing: no second use (the model treats it as its own level)",
-    "third_largest_property_use_type": "stays missing: no third use",
-    "energy_star_score": "stays missing: optional input, often unknown before metering",
-    "zip_code": "stays missing: optional input; location is carried by coordinates and neighborhood",
-}
+# What the model cannot do without (after the missing-value rules): a row lacking one is rejected, naming it.
+REQUIRED_INPUTS: tuple[str, ...] = ("primary_property_type", "year_built", "property_gfa_total")
 
 
 @dataclass(frozen=True)
@@ -56,8 +45,19 @@ def _rejection_rules(invalid: pd.Series) -> list[Rule]:
             lambda f: _text(f, "primary_property_type").str.contains("multifamily").fillna(False),
             lambda f: pd.Series("residential:primary_property_type", index=f.index),
         ),
+        (
+            lambda f: f[HARMONISATION_ISSUE].notna() if HARMONISATION_ISSUE in f else pd.Series(False, index=f.index),
+            lambda f: "unmapped:" + f[HARMONISATION_ISSUE].str.split(":").str[0],
+        ),
         (lambda f: invalid.reindex(f.index).notna(), lambda f: invalid.reindex(f.index)),
     ]
+    for column in REQUIRED_INPUTS:
+        rules.append(
+            (
+                lambda f, c=column: f[c].isna(),
+                lambda f, c=column: pd.Series(f"missing_input:{c}", index=f.index),
+            )
+        )
     for target in TARGETS:
         rules.append(
             (
@@ -89,39 +89,41 @@ def _rejection_rules(invalid: pd.Series) -> list[Rule]:
 
 
 def clean_buildings(raw: pd.DataFrame, invalid_rows: Mapping[int, str]) -> CleaningResult:
-    """`invalid_rows`: the raw schema's tolerated row failures (frame index -> rule); rejected too."""
+    """`invalid_rows`: the raw schema's tolerated row failures (frame index -> rule); rejected too. The rules see
+    each row after the missing-value rules (so 2020's rows get their ENERGY STAR type before the residential rule);
+    the rejected table keeps the rows as the file gave them."""
+    filled = fill_missing_values(raw)
     reasons = pd.Series(pd.NA, index=raw.index, dtype="string")
     invalid = pd.Series(dict(invalid_rows), dtype="string").reindex(raw.index)
     for selects, explains in _rejection_rules(invalid):
-        hit = selects(raw).fillna(False).astype(bool) & reasons.isna()
+        hit = selects(filled).fillna(False).astype(bool) & reasons.isna()
         if hit.any():
-            reasons[hit] = explains(raw.loc[hit]).astype("string")
+            reasons[hit] = explains(filled.loc[hit]).astype("string")
     rejected = raw.loc[reasons.notna()].copy()
     rejected.insert(0, REJECTION_REASON, reasons[reasons.notna()])
     leading = [DATA_YEAR, BUILDING_ID, REJECTION_REASON]
     rejected = rejected[leading + [c for c in rejected.columns if c not in leading]]
-    kept = raw.loc[reasons.isna()].drop(columns=[c for c in METERED_COLUMNS if c in raw.columns])
-    return CleaningResult(
-        cleaned=fill_missing_values(kept).reset_index(drop=True),
-        rejected=rejected.reset_index(drop=True),
-    )
+    dropped = [c for c in (*METERED_COLUMNS, HARMONISATION_ISSUE) if c in raw.columns]
+    kept = filled.loc[reasons.isna()].drop(columns=dropped)
+    return CleaningResult(cleaned=kept.reset_index(drop=True), rejected=rejected.reset_index(drop=True))
 
 
 def fill_missing_values(frame: pd.DataFrame) -> pd.DataFrame:
-    """Apply MISSING_VALUE_RULES: only facts about the row itself, never learned statistics."""
+    """`row_rules.fill_missing` on a frame: the same rules serving applies to a request."""
+    original = {name: _as_array(frame[name]) for name in frame.columns}
+    columns = dict(original)
+    fill_missing(columns)
     out = frame.copy()
-    out["default_data"] = out["default_data"].fillna(False).astype("boolean")
-    out["number_of_buildings"] = out["number_of_buildings"].fillna(1).replace(0, 1)
-    out["number_of_floors"] = out["number_of_floors"].mask(out["number_of_floors"] == 0)
-    out["largest_property_use_type"] = out["largest_property_use_type"].fillna(out["primary_property_type"])
-    out["largest_property_use_type_gfa"] = out["largest_property_use_type_gfa"].fillna(out["property_gfa_buildings"])
-    for column in ("second_largest_property_use_type_gfa", "third_largest_property_use_type_gfa"):
-        out[column] = out[column].fillna(0.0)
-    if "list_of_all_property_use_types" in out.columns:
-        out["list_of_all_property_use_types"] = out["list_of_all_property_use_types"].fillna(
-            out["largest_property_use_type"]
-        )
+    for name, values in columns.items():
+        if values is not original[name]:  # the rules replace a column they change
+            out[name] = pd.Series(values, index=frame.index).astype(frame[name].dtype)
     return out
+
+
+def _as_array(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_float_dtype(series):
+        return series.to_numpy(dtype=float)
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 def cleaned_share(raw_rows: int, cleaned_rows: int) -> float:

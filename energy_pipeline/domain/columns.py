@@ -12,14 +12,16 @@ TARGET_ENERGY = "site_energy_use_kbtu"
 TARGET_GHG = "total_ghg_emissions"
 TARGETS: tuple[str, ...] = (TARGET_ENERGY, TARGET_GHG)
 
-# Portal column name -> canonical snake_case name. Both years' spellings map to the same name, which is
-# how 2015's `GHGEmissions(MetricTonsCO2e)` and `Comment` land on 2016's names.
+# Portal column name -> canonical snake_case name. Every year's spelling maps to the same name, which is how
+# 2015's `GHGEmissions(MetricTonsCO2e)` and `Comment` land on 2016's names. Names are compared normalised
+# (`normalised_name`), so 2018's `OSE Building ID` and `Numberof Floors` need no entry of their own.
 CANONICAL_NAMES: dict[str, str] = {
     "OSEBuildingID": BUILDING_ID,
     "DataYear": DATA_YEAR,
     "BuildingType": "building_type",
     "PrimaryPropertyType": "primary_property_type",
     "PropertyName": "property_name",
+    "BuildingName": "property_name",
     "Address": "address",
     "City": "city",
     "State": "state",
@@ -60,6 +62,8 @@ CANONICAL_NAMES: dict[str, str] = {
     "Comments": "comments",
     "Comment": "comments",
     "ComplianceStatus": "compliance_status",
+    "ComplianceIssue": "compliance_issue",
+    "EPAPropertyType": "epa_property_type",
     "Outlier": "outlier",
     "TotalGHGEmissions": TARGET_GHG,
     "GHGEmissions(MetricTonsCO2e)": TARGET_GHG,
@@ -111,18 +115,6 @@ FLOAT_COLUMNS: tuple[str, ...] = (
     *METERED_COLUMNS,
 )
 
-CATEGORY_COLUMNS: tuple[str, ...] = (
-    "city",
-    "building_type",
-    "primary_property_type",
-    "neighborhood",
-    "largest_property_use_type",
-    "second_largest_property_use_type",
-    "third_largest_property_use_type",
-    "compliance_status",
-    "outlier",
-)
-
 # Columns every harmonised year must have; anything else the portal adds is kept as an extra column.
 REQUIRED_RAW_COLUMNS: tuple[str, ...] = (
     BUILDING_ID,
@@ -162,8 +154,17 @@ def to_snake_case(name: str) -> str:
     return snake or "unnamed"
 
 
+def normalised_name(name: str) -> str:
+    """`OSE Building ID`, `OSEBuildingID` and the open-data API's `osebuildingid` are one column."""
+    return _NOT_ALPHANUMERIC.sub("", name.lower())
+
+
+_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]")
+_BY_NORMALISED_NAME = {normalised_name(name): canonical for name, canonical in CANONICAL_NAMES.items()}
+
+
 def canonical_name(name: str) -> str:
-    return CANONICAL_NAMES.get(name.strip(), to_snake_case(name))
+    return _BY_NORMALISED_NAME.get(normalised_name(name), to_snake_case(name))
 
 
 @dataclass(frozen=True)

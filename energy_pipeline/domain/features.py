@@ -23,9 +23,11 @@ CATEGORICAL_INPUTS: tuple[str, ...] = (
     "second_largest_property_use_type",
     "third_largest_property_use_type",
     "neighborhood",
-    "council_district_code",
     "zip_code",
 )
+# Not an input: the council district a building carries changed meaning in 2018 (downtown buildings went from 7 to
+# 1 in a growing share of rows, 373 of 566 by 2021), so a model would learn a label that drifts; the coordinates and
+# the neighbourhood carry location.
 NUMERIC_INPUTS: tuple[str, ...] = (
     DATA_YEAR,
     "latitude",
@@ -84,7 +86,7 @@ FEATURE_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
         "expected log intensity of the building's uses, weighted by their floor areas (fitted within each fold)",
     ),
     "location": (
-        ("latitude", "longitude", "neighborhood", "council_district_code"),
+        ("latitude", "longitude", "neighborhood"),
         "districts differ in building stock and in district steam/gas availability",
     ),
     "district_steam": (
@@ -118,12 +120,20 @@ def model_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     audit_inputs(out.columns)
     for column in CATEGORICAL_INPUTS:
         out[column] = out[column].astype("object").where(out[column].notna(), None)
-    out["council_district_code"] = out["council_district_code"].map(
-        lambda v: None if v is None or pd.isna(v) else str(int(float(v)))
-    )
     for column in NUMERIC_INPUTS:
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
     return out
+
+
+def input_categories(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Per category input, the values of the rows a model is trained on: what serving accepts. The three use-type
+    slots share one list (a use may come in any slot)."""
+    inputs = model_inputs(frame)
+    uses = sorted({str(v) for column in USE_TYPES for v in inputs[column].dropna()})
+    return {
+        column: uses if column in USE_TYPES else sorted({str(v) for v in inputs[column].dropna()})
+        for column in CATEGORICAL_INPUTS
+    }
 
 
 # The arithmetic below works on numpy columns: the DataFrame transformers and the compiled scoring path

@@ -31,23 +31,26 @@ from energy_pipeline.domain.limits import (
 
 
 class RawBuildingsSchema(pa.DataFrameModel):
-    """The harmonised export of one data year: every column typed, ranges that any real building satisfies."""
+    """The harmonised export of one data year: every column typed, ranges that any real building satisfies.
 
-    ose_building_id: Series[int] = pa.Field(ge=1, description="City's building id, unique within a year")
+    A missing value is never structural here: one building's gap is that building's problem (cleaning rejects the
+    row when the model needs the value), not a broken file."""
+
+    ose_building_id: Series[int] = pa.Field(ge=1, description="City's building id")
     data_year: Series[int] = pa.Field(ge=2000, le=2100, description="Reporting year")
     building_type: Series[str] = pa.Field(description="Portal's building class (NonResidential, Multifamily ...)")
-    primary_property_type: Series[str] = pa.Field()
+    primary_property_type: Series[str] = pa.Field(nullable=True, description="ENERGY STAR's list (2018 on)")
     zip_code: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{5}$")
-    council_district_code: Series[int] = pa.Field(ge=1, le=7)
-    neighborhood: Series[str] = pa.Field()
-    latitude: Series[float] = pa.Field(ge=LATITUDE_RANGE[0], le=LATITUDE_RANGE[1])
-    longitude: Series[float] = pa.Field(ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1])
-    year_built: Series[int] = pa.Field(ge=YEAR_BUILT_MIN)
+    council_district_code: Series[pd.Int64Dtype] = pa.Field(ge=1, le=7, nullable=True)
+    neighborhood: Series[str] = pa.Field(nullable=True)
+    latitude: Series[float] = pa.Field(ge=LATITUDE_RANGE[0], le=LATITUDE_RANGE[1], nullable=True)
+    longitude: Series[float] = pa.Field(ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1], nullable=True)
+    year_built: Series[pd.Int64Dtype] = pa.Field(ge=YEAR_BUILT_MIN, nullable=True)
     number_of_buildings: Series[float] = pa.Field(ge=0, nullable=True)
     number_of_floors: Series[float] = pa.Field(ge=0, le=MAX_FLOORS, nullable=True)
-    property_gfa_total: Series[float] = pa.Field(gt=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
-    property_gfa_parking: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
-    property_gfa_buildings: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
+    property_gfa_total: Series[float] = pa.Field(gt=0, le=MAX_FLOOR_AREA_SQFT, nullable=True, description="sq ft")
+    property_gfa_parking: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True, description="sq ft")
+    property_gfa_buildings: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True, description="sq ft")
     largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
     second_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
     third_largest_property_use_type_gfa: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, nullable=True)
@@ -64,24 +67,35 @@ class RawBuildingsSchema(pa.DataFrameModel):
     @pa.dataframe_check(name="gfa_parts_within_total")
     @classmethod
     def gfa_parts_within_total(cls, df: pd.DataFrame) -> Series[bool]:
-        parts = df["property_gfa_parking"] + df["property_gfa_buildings"]
-        return parts <= df["property_gfa_total"] * (1 + GFA_PARTS_TOLERANCE)
+        parts = df["property_gfa_parking"].fillna(0) + df["property_gfa_buildings"].fillna(0)
+        return (parts <= df["property_gfa_total"] * (1 + GFA_PARTS_TOLERANCE)) | df["property_gfa_total"].isna()
 
     @pa.dataframe_check(name="year_built_not_after_data_year")
     @classmethod
     def year_built_not_after_data_year(cls, df: pd.DataFrame) -> Series[bool]:
-        return df["year_built"] <= df["data_year"]
+        return (df["year_built"] <= df["data_year"]).fillna(True).astype(bool)
+
+    @pa.dataframe_check(name="one_row_per_building")
+    @classmethod
+    def one_row_per_building(cls, df: pd.DataFrame) -> Series[bool]:
+        """Two different rows for one building in one year: neither can be trusted, both are rejected (exact
+        repeats were collapsed by harmonising). Many such rows mean a broken file, and the share rule blocks it."""
+        return ~df.duplicated([DATA_YEAR, BUILDING_ID], keep=False)
 
     class Config:
         coerce = True
         strict = False  # unknown extra columns are kept
-        unique = [DATA_YEAR, BUILDING_ID]
 
 
 class CleanedBuildingsSchema(RawBuildingsSchema):
     """The modelling population. Metered columns (EUI, electricity, gas, steam, GHG intensity) are measured
     only after a building is metered, so they are absent here: nothing downstream can model on them."""
 
+    primary_property_type: Series[str] = pa.Field()
+    year_built: Series[pd.Int64Dtype] = pa.Field(ge=YEAR_BUILT_MIN)
+    property_gfa_total: Series[float] = pa.Field(gt=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
+    property_gfa_parking: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
+    property_gfa_buildings: Series[float] = pa.Field(ge=0, le=MAX_FLOOR_AREA_SQFT, description="sq ft")
     number_of_buildings: Series[float] = pa.Field(ge=1)
     number_of_floors: Series[float] = pa.Field(ge=1, le=MAX_FLOORS, nullable=True)
     largest_property_use_type: Series[str] = pa.Field()
@@ -91,6 +105,11 @@ class CleanedBuildingsSchema(RawBuildingsSchema):
     default_data: Series[pd.BooleanDtype] = pa.Field(isin=[False])
     compliance_status: Series[str] = pa.Field(isin=["Compliant"])
     outlier: Series[str] = pa.Field(nullable=True, isin=[])
+
+    class Config:
+        coerce = True
+        strict = False
+        unique = [DATA_YEAR, BUILDING_ID]
 
     @pa.check("building_type", name="not_residential")
     @classmethod
@@ -117,6 +136,7 @@ _STRUCTURAL_CHECK_PREFIXES = (
 _WIDE_CHECK_COLUMNS = {
     "gfa_parts_within_total": "property_gfa_parking+property_gfa_buildings+property_gfa_total",
     "year_built_not_after_data_year": "year_built+data_year",
+    "one_row_per_building": "data_year+ose_building_id",
     "no_metered_columns": "metered columns",
 }
 SAMPLE_SIZE = 10

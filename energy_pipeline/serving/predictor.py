@@ -14,10 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from energy_pipeline.domain.categories import UnmappedValue, canonical_category
 from energy_pipeline.domain.columns import DATA_YEAR, TARGET_SPECS
 from energy_pipeline.domain.fast_scoring import Columns, ForestTexts, Memo, Scorer, compile_model
-from energy_pipeline.domain.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS
+from energy_pipeline.domain.features import CATEGORICAL_INPUTS, MODEL_INPUTS, NUMERIC_INPUTS, USE_TYPES
+from energy_pipeline.domain.limits import GFA_PARTS_TOLERANCE
+from energy_pipeline.domain.row_rules import fill_missing, missing, zeros_as_missing
 from energy_pipeline.serving.mlflow_dir import MlflowModelDir
 from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, ModelInfo, Prediction
 
@@ -57,6 +62,7 @@ class ServedModel:
             interval_log_halfwidth=float(metadata["interval_log_halfwidth"]),
             interval_coverage=float(metadata.get("interval_coverage", 0.8)),
             scoring=f"{scorer.kind}: {scorer.detail}",
+            input_categories=metadata.get("input_categories", {}),
         )
         return cls(key=key, card=card, estimator=estimator, scorer=scorer)
 
@@ -71,6 +77,16 @@ class ServedModel:
         ]
 
 
+# The request fields the row rules read besides the model's inputs.
+RULE_FIELDS: tuple[str, ...] = ("epa_property_type",)
+CHECKED_CATEGORIES: tuple[str, ...] = (  # zip codes are not checked: a new one is a real place the model can handle
+    "building_type",
+    "primary_property_type",
+    *USE_TYPES,
+    "neighborhood",
+)
+
+
 class Predictor:
     def __init__(self, models: dict[str, ServedModel]) -> None:
         missing = {t.key for t in TARGET_SPECS} - set(models)
@@ -79,38 +95,106 @@ class Predictor:
         self.models = models
         self.default_year = max(int(y) for m in models.values() for y in m.card.data_years or ["2016"])
         self.versions = {m.card.registered_model: m.card.version for m in models.values()}
+        self.accepted = accepted_categories([m.card for m in models.values()])
 
-    def columns(self, buildings: Sequence[Building]) -> dict[str, np.ndarray]:
-        """Validated buildings as the model's raw input columns (what `model_inputs` makes of a DataFrame): two
-        matrices filled at once and handed out column by column, not one array per column."""
-        categories = np.empty((len(buildings), len(CATEGORICAL_INPUTS)), dtype=object)
-        categories[:] = [[getattr(b, name) for name in CATEGORICAL_INPUTS] for b in buildings]
-        categories[:, CATEGORICAL_INPUTS.index("council_district_code")] = [
-            str(b.council_district_code) for b in buildings
-        ]
+    def columns(self, buildings: Sequence[Building], field: str = "building") -> dict[str, np.ndarray]:
+        """Validated buildings as the model's raw input columns (what `model_inputs` makes of a DataFrame), after
+        the harmonisation and missing-value rules training applied to the exports. `field`: the request's name
+        for the buildings, for the error's location. Raises pydantic's ValidationError (a 400) naming the field."""
+        categories = [*CATEGORICAL_INPUTS, *RULE_FIELDS]
+        names = np.empty((len(buildings), len(categories)), dtype=object)
+        names[:] = [[getattr(b, name) for name in categories] for b in buildings]
         numbers = np.array(  # None becomes NaN
             [[getattr(b, name) for name in NUMERIC_INPUTS] for b in buildings], dtype=float
         ).reshape(len(buildings), len(NUMERIC_INPUTS))
         year = numbers[:, NUMERIC_INPUTS.index(DATA_YEAR)]
         year[np.isnan(year)] = self.default_year
-        floors = numbers[:, NUMERIC_INPUTS.index("number_of_floors")]
-        floors[floors == 0] = np.nan  # 0 means unknown, as in cleaning
-        return {
-            **dict(zip(CATEGORICAL_INPUTS, categories.T, strict=True)),
-            **dict(zip(NUMERIC_INPUTS, numbers.T, strict=True)),
-        }
+        columns = {name: numbers[:, i] for i, name in enumerate(NUMERIC_INPUTS)}
+        errors: list[InitErrorDetails] = []
+        for i, name in enumerate(categories):
+            values = names[:, i]
+            for row, value in enumerate(values.tolist()):
+                if value is not None:
+                    try:
+                        values[row] = canonical_category(name, value)
+                    except UnmappedValue as exc:
+                        errors.append(_error(field, len(buildings), row, name, value, exc.reason))
+            columns[name] = values
+        zeros_as_missing(columns)
+        fill_missing(columns)
+        errors += self._rule_errors(columns, field, len(buildings))
+        if errors:
+            raise ValidationError.from_exception_data("Building", errors)
+        return {name: columns[name] for name in MODEL_INPUTS}
+
+    def _rule_errors(self, columns: dict[str, np.ndarray], field: str, n: int) -> list[InitErrorDetails]:
+        errors = []
+        for row in np.flatnonzero(missing(columns["primary_property_type"])).tolist():
+            errors.append(
+                _error(
+                    field,
+                    n,
+                    row,
+                    "primary_property_type",
+                    None,
+                    "is required: give primary_property_type, epa_property_type or largest_property_use_type",
+                )
+            )
+        parts = columns["property_gfa_parking"] + columns["property_gfa_buildings"]
+        for row in np.flatnonzero(parts > columns["property_gfa_total"] * (1 + GFA_PARTS_TOLERANCE)).tolist():
+            errors.append(
+                _error(
+                    field,
+                    n,
+                    row,
+                    "property_gfa_parking",
+                    None,
+                    "plus property_gfa_buildings must not exceed property_gfa_total",
+                )
+            )
+        for name, accepted in self.accepted.items():
+            for row, value in enumerate(columns[name].tolist()):
+                if value is not None and value not in accepted:
+                    errors.append(
+                        _error(
+                            field,
+                            n,
+                            row,
+                            name,
+                            value,
+                            f"is not a value the models were trained on; accepted: {', '.join(sorted(accepted))}",
+                        )
+                    )
+        return errors
 
     def model_info(self) -> ModelInfo:
         return ModelInfo(
             models={key: model.card for key, model in self.models.items()},
             input_schema=Building.model_json_schema(),
+            accepted_categories={name: sorted(values) for name, values in self.accepted.items()},
         )
 
-    def predict(self, buildings: Sequence[Building]) -> list[Prediction]:
-        columns, memo = self.columns(buildings), {}  # one memo: both targets' models share their common steps
+    def predict(self, buildings: Sequence[Building], field: str = "building") -> list[Prediction]:
+        columns, memo = self.columns(buildings, field), {}  # one memo: both targets' models share their common steps
         energy = self.models["site_energy"].estimates(columns, memo)
         ghg = self.models["ghg_emissions"].estimates(columns, memo)
         return [
             Prediction(site_energy_use_kbtu=e, total_ghg_emissions_t_co2e=g, model_versions=self.versions)
             for e, g in zip(energy, ghg, strict=True)
         ]
+
+
+def accepted_categories(cards: Sequence[ModelCard]) -> dict[str, frozenset[str]]:
+    """The category values every served model was trained on (models registered without that list accept any)."""
+    accepted: dict[str, frozenset[str]] = {}
+    for name in CHECKED_CATEGORIES:
+        known = [frozenset(card.input_categories[name]) for card in cards if name in card.input_categories]
+        if known:
+            accepted[name] = frozenset.intersection(*known)
+    return accepted
+
+
+def _error(field: str, n: int, row: int, name: str, value: object, reason: str) -> InitErrorDetails:
+    loc: tuple[str | int, ...] = (field, name) if n == 1 and field == "building" else (field, row, name)
+    message = f"{value!r} {reason}" if value is not None else reason
+    return {"type": PydanticCustomError("value_error", message), "loc": loc, "input": value}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from energy_pipeline.domain.limits import LATITUDE_RANGE, LONGITUDE_RANGE, MAX_FLOOR_AREA_SQFT, YEAR_BUILT_MIN
-from energy_pipeline.domain.vocabulary import BuildingType, Neighborhood, PrimaryPropertyType, UseType
 
 MAX_BATCH = 10_000
 CURRENT_YEAR = dt.date.today().year
@@ -26,7 +25,6 @@ EXAMPLE_BUILDING: dict[str, Any] = {
     "number_of_buildings": 1,
     "number_of_floors": 12,
     "neighborhood": "DOWNTOWN",
-    "council_district_code": 7,
     "latitude": 47.6122,
     "longitude": -122.33799,
     "zip_code": "98101",
@@ -34,36 +32,58 @@ EXAMPLE_BUILDING: dict[str, Any] = {
 
 
 class Building(BaseModel):
-    """A building as known before it is metered. Areas in square feet (sq ft). Rules across fields: parking plus
-    buildings must not exceed the total (1% tolerance), and a second or third use comes with its area."""
+    """A building as the City's exports describe it, known before it is metered. Areas in square feet (sq ft).
+
+    Category values may be written as any export year writes them (`Warehouse` or `Non-Refrigerated Warehouse`,
+    `Ballard` or `BALLARD`, a use type cut to 11 characters); they are harmonised by the code that harmonises an
+    export for training, then must be a value the served models were trained on (`GET /v1/model_info` lists them).
+    A 0 where no building has 0 (year built aside: coordinates, areas, floors, ENERGY STAR score) means unknown,
+    as in the 2021 export; missing values follow the cleaning rules (`number_of_buildings` 0 -> 1, ...)."""
 
     # OpenAPI 3.0 `example` (BentoML's schema model has no `examples`): Swagger pre-fills its request with it.
-    # strict: JSON true/false or "12" is not a number of floors; cross-field rules are in the validator below
+    # strict: JSON true/false or "12" is not a number of floors
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": EXAMPLE_BUILDING})
 
-    primary_property_type: PrimaryPropertyType = Field(description="The portal's primary property type")
-    building_type: BuildingType = Field(default="NonResidential", description="The portal's building class")
-    largest_property_use_type: UseType = Field(description="Use type with the largest floor area")
-    largest_property_use_type_gfa: Area = Field(description="Floor area of the largest use, sq ft")
-    second_largest_property_use_type: UseType | None = Field(default=None, description="Second use, if any")
+    primary_property_type: str | None = Field(
+        default=None, description="The City's property type (2015-2019); one of the three property fields is needed"
+    )
+    epa_property_type: str | None = Field(
+        default=None,
+        description="ENERGY STAR's property type (`EPAPropertyType`, 2019 on): used when the City's is absent",
+    )
+    building_type: str = Field(default="NonResidential", description="The portal's building class")
+    largest_property_use_type: str | None = Field(
+        default=None, description="Use type with the largest floor area (default: the property type)"
+    )
+    largest_property_use_type_gfa: OptionalArea | None = Field(
+        default=None, description="Floor area of the largest use, sq ft (default: the buildings' floor area)"
+    )
+    second_largest_property_use_type: str | None = Field(default=None, description="Second use, if any")
     second_largest_property_use_type_gfa: OptionalArea | None = Field(default=None, description="sq ft")
-    third_largest_property_use_type: UseType | None = Field(default=None, description="Third use, if any")
+    third_largest_property_use_type: str | None = Field(default=None, description="Third use, if any")
     third_largest_property_use_type_gfa: OptionalArea | None = Field(default=None, description="sq ft")
     property_gfa_total: Area = Field(description="Total gross floor area including parking, sq ft")
     property_gfa_parking: OptionalArea = Field(default=0.0, description="Parking floor area, sq ft")
-    property_gfa_buildings: Area | None = Field(
+    property_gfa_buildings: OptionalArea | None = Field(
         default=None, description="Floor area of the buildings, sq ft (default: total minus parking)"
     )
     year_built: int = Field(ge=YEAR_BUILT_MIN, le=CURRENT_YEAR, description=f"{YEAR_BUILT_MIN}..{CURRENT_YEAR}")
-    number_of_buildings: int = Field(default=1, ge=1, le=500)
+    number_of_buildings: int | None = Field(default=1, ge=0, le=500, description="0 or absent: 1")
     number_of_floors: int | None = Field(default=None, ge=0, le=200, description="0 or absent: unknown")
-    neighborhood: Neighborhood = Field(description="Seattle neighbourhood (the portal's districts)")
-    council_district_code: int = Field(ge=1, le=7, description="Seattle City Council district, 1..7")
-    latitude: float = Field(ge=LATITUDE_RANGE[0], le=LATITUDE_RANGE[1], description="degrees, Seattle's area")
-    longitude: float = Field(ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1], description="degrees, Seattle's area")
-    zip_code: str | None = Field(default=None, pattern=r"^\d{5}$", description="optional, 5 digits")
+    neighborhood: str | None = Field(default=None, description="Seattle neighbourhood (the portal's districts)")
+    council_district_code: int | None = Field(
+        default=None, ge=0, le=7, description="Accepted as the exports write it, not used: its meaning changed in 2018"
+    )
+    latitude: float | None = Field(
+        default=None, description=f"degrees, {LATITUDE_RANGE[0]}..{LATITUDE_RANGE[1]} (Seattle); 0 or absent: unknown"
+    )
+    longitude: float | None = Field(
+        default=None,
+        description=f"degrees, {LONGITUDE_RANGE[0]}..{LONGITUDE_RANGE[1]} (Seattle); 0 or absent: unknown",
+    )
+    zip_code: str | None = Field(default=None, pattern=r"^(\d{5}|0)$", description="optional, 5 digits")
     energy_star_score: float | None = Field(
-        default=None, ge=1, le=100, description="optional; the current models do not use it"
+        default=None, ge=0, le=100, description="optional; 0 is unknown; the current models do not use it"
     )
     data_year: int | None = Field(
         default=None,
@@ -72,22 +92,13 @@ class Building(BaseModel):
         description="Reporting year to predict for (default: the latest year the models were trained on)",
     )
 
-    @model_validator(mode="after")
-    def parts_within_total(self) -> Building:
-        buildings = self.property_gfa_buildings
-        if buildings is None:
-            buildings = self.property_gfa_total - self.property_gfa_parking
-            if buildings <= 0:
-                raise ValueError("property_gfa_parking must be smaller than property_gfa_total")
-            self.property_gfa_buildings = buildings
-        if self.property_gfa_parking + buildings > self.property_gfa_total * 1.01:
-            raise ValueError("property_gfa_parking + property_gfa_buildings must not exceed property_gfa_total")
-        for rank in ("second", "third"):
-            use = getattr(self, f"{rank}_largest_property_use_type")
-            area = getattr(self, f"{rank}_largest_property_use_type_gfa")
-            if (use is None) != (area is None):
-                raise ValueError(f"{rank}_largest_property_use_type and its _gfa must be given together")
-        return self
+    @field_validator("latitude", "longitude")
+    @classmethod
+    def in_seattle(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low, high = LATITUDE_RANGE if info.field_name == "latitude" else LONGITUDE_RANGE
+        if value is None or value == 0 or low <= value <= high:
+            return value
+        raise ValueError(f"{info.field_name} must be within {low}..{high} (Seattle), or 0 for unknown")
 
 
 class Estimate(BaseModel):
@@ -114,9 +125,15 @@ class ModelCard(BaseModel):
     interval_log_halfwidth: float
     interval_coverage: float
     scoring: str = Field(default="", description="How requests are scored: the compiled model family, or why not")
+    input_categories: dict[str, list[str]] = Field(
+        default_factory=dict, description="Per category field, the harmonised values the model was trained on"
+    )
 
 
 class ModelInfo(BaseModel):
     models: dict[str, ModelCard]
     input_schema: dict[str, Any]
+    accepted_categories: dict[str, list[str]] = Field(
+        default_factory=dict, description="Per category field, the values a request may use (after harmonising)"
+    )
     max_batch_size: int = MAX_BATCH

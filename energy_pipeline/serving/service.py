@@ -145,7 +145,7 @@ class EnergyService:
         self, buildings: Annotated[list[Building], Field(min_length=1, max_length=MAX_BATCH)]
     ) -> list[Prediction]:
         """Up to 10,000 buildings -> predictions in the same order."""
-        return self.predictor.predict(buildings)
+        return self.predictor.predict(buildings, field="buildings")
 
     @bentoml.api
     def model_info(self) -> ModelInfo:

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from energy_pipeline.domain.cleaning import MISSING_VALUE_RULES, clean_buildings
+from energy_pipeline.domain.cleaning import clean_buildings
 from energy_pipeline.domain.columns import REQUIRED_RAW_COLUMNS
-from energy_pipeline.domain.harmonise import harmonise
+from energy_pipeline.domain.harmonise import harmonise_export
 from energy_pipeline.domain.ingest import IngestionError, read_benchmarking_csv
 from energy_pipeline.domain.landing import LandingError
+from energy_pipeline.domain.row_rules import MISSING_VALUE_RULES
 from energy_pipeline.domain.validation import validate_raw
 from energy_pipeline.orchestration.metadata import frame_metadata, markdown_table
 from energy_pipeline.orchestration.partitions import DATA_YEARS
@@ -19,6 +20,7 @@ from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.version import source_version
 
 DATA_GROUP = "data"
+LAYOUT_KEY = "layout"  # the export layout recognised from the header (`domain/layouts.py`)
 
 
 def partition_year(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> int:
@@ -37,13 +39,22 @@ def raw_buildings(context: dg.AssetExecutionContext, landing: LandingZone) -> dg
     try:
         with transient_errors_retried(context):  # S3 hiccups; a bad file is not retried
             source, content = landing.read_year(context.partition_key)
-        frame = harmonise(read_benchmarking_csv(content, name=source))
+        harmonised = harmonise_export(read_benchmarking_csv(content, name=source))
     except (IngestionError, LandingError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    frame = harmonised.frame
     extras = [c for c in frame.columns if c not in REQUIRED_RAW_COLUMNS]
     return dg.Output(
         frame,
-        metadata={**frame_metadata(frame), "source_file": source, "extra_columns": extras},
+        metadata={
+            **frame_metadata(frame),
+            "source_file": source,
+            LAYOUT_KEY: harmonised.layout,
+            "extra_columns": extras,
+            "exact_duplicates_collapsed": harmonised.exact_duplicates,
+            **{f"zeros_as_missing/{column}": rows for column, rows in harmonised.zeros_as_missing.items()},
+            **{f"unmapped_values/{column}": rows for column, rows in harmonised.unmapped.items()},
+        },
         # the export's bytes: the same file again gives the same version, and nothing downstream goes stale
         data_version=dg.DataVersion(hashlib.sha256(content).hexdigest()[:16]),
     )
