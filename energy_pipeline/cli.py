@@ -85,6 +85,10 @@ def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
         )
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
+            user_failure = event.step_failure_data.user_failure_data
+            if user_failure is not None and user_failure.description:  # a `dg.Failure`: its message is for people
+                report.failures.append(f"{event.step_key}: {user_failure.description.strip()}")
+                continue
             error = event.step_failure_data.error
             while error is not None and error.cause is not None:  # the user's exception, not Dagster's wrapper
                 error = error.cause
@@ -135,6 +139,7 @@ def run_pipeline(
     a later job runs only when one of its assets is missing or stale, else it is reported as skipped."""
     landing = definitions.resources["landing"]
     assert isinstance(landing, LandingZone)
+    landing = landing.process_config_and_initialize()  # an `EnvVar` (ENERGY_PIPELINE_LANDING_DIR) resolved
     years = sorted(landing.year_files())
     register_years(instance, years)
     reports = []

@@ -25,7 +25,8 @@ RAW_DIR = PROJECT_ROOT / "data" / "raw"
 _BENTO_STORE = tempfile.mkdtemp(prefix="energy-pipeline-bentoml-")
 os.environ["BENTOML_HOME"] = _BENTO_STORE
 atexit.register(shutil.rmtree, _BENTO_STORE, ignore_errors=True)
-YEARS = (2015, 2016)
+YEARS = (2015, 2016)  # what the training tests fit on: two years keep the suite within CI's time
+ALL_YEARS = tuple(range(2015, 2022))  # every real export in data/raw, one per layout and more
 
 
 def export_path(year: int) -> Path:
@@ -42,7 +43,7 @@ def copy_exports(folder: Path, years: tuple[int, ...] = YEARS) -> Path:
 
 @pytest.fixture(scope="session")
 def harmonised() -> dict[int, pd.DataFrame]:
-    return {year: harmonise(read_benchmarking_csv(export_path(year))) for year in YEARS}
+    return {year: harmonise(read_benchmarking_csv(export_path(year))) for year in ALL_YEARS}
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ SERVING_JOBS = ("ingest_job", "training_job", "serving_job")
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The whole graph on the real exports (small grid), its Bento served by `bentoml serve` on a free port."""
+    """The whole graph on every real export (small grid), its Bento served by `bentoml serve` on a free port."""
     # imported here, not at the top: BentoML must first see the temp BENTOML_HOME set above
     from energy_pipeline.cli import format_summary, run_pipeline
     from energy_pipeline.orchestration.serving_resources import BentoPackaging, ImageBuilder
@@ -76,7 +77,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     from energy_pipeline_tests.services import served_bento
 
     root = tmp_path_factory.mktemp("serving")
-    landing = copy_exports(root / "landing")
+    landing = copy_exports(root / "landing", years=ALL_YEARS)
     with throwaway_instance(root) as instance:
         # buildah without its base image: the image is skipped with the reason, on any machine
         defs = definitions_for(

@@ -73,23 +73,26 @@ def test_first_failing_rule_wins(cleaned: dict[int, CleaningResult], harmonised:
 def test_missing_value_rules() -> None:
     frame = pd.DataFrame(
         {
-            "default_data": pd.array([None, True], dtype="boolean"),
-            "number_of_buildings": [None, 0.0],
-            "number_of_floors": [0.0, 3.0],
-            "primary_property_type": ["Hotel", "Office"],
-            "property_gfa_buildings": [5000.0, 8000.0],
-            "largest_property_use_type": [None, "Office"],
-            "largest_property_use_type_gfa": [None, 7000.0],
-            "second_largest_property_use_type_gfa": [None, 1000.0],
-            "third_largest_property_use_type_gfa": [None, None],
-            "list_of_all_property_use_types": [None, "Office, Parking"],
+            "default_data": pd.array([None, True, None], dtype="boolean"),
+            "number_of_buildings": [None, 0.0, 2.0],
+            "primary_property_type": pd.array(["Hotel", "Office", None], dtype="string"),
+            "epa_property_type": pd.array([None, None, "Hotel"], dtype="string"),
+            "property_gfa_total": [6000.0, 9000.0, 4000.0],
+            "property_gfa_parking": [1000.0, None, 0.0],
+            "property_gfa_buildings": [None, 8000.0, 4000.0],
+            "largest_property_use_type": pd.array([None, "Office", None], dtype="string"),
+            "largest_property_use_type_gfa": [None, 7000.0, None],
+            "second_largest_property_use_type_gfa": [None, 1000.0, None],
+            "third_largest_property_use_type_gfa": [None, None, None],
         }
     )
     out = fill_missing_values(frame)
-    assert list(out["default_data"]) == [False, True]
-    assert list(out["number_of_buildings"]) == [1.0, 1.0]
-    assert out["number_of_floors"].isna().iloc[0] and out["number_of_floors"].iloc[1] == 3.0
-    assert list(out["largest_property_use_type"]) == ["Hotel", "Office"]
-    assert list(out["largest_property_use_type_gfa"]) == [5000.0, 7000.0]
-    assert list(out["second_largest_property_use_type_gfa"]) == [0.0, 1000.0]
-    assert list(out["list_of_all_property_use_types"]) == ["Hotel", "Office, Parking"]
+    assert list(out["default_data"]) == [False, True, False]
+    assert list(out["number_of_buildings"]) == [1.0, 1.0, 2.0]
+    assert list(out["property_gfa_parking"]) == [1000.0, 0.0, 0.0]
+    assert list(out["property_gfa_buildings"]) == [5000.0, 8000.0, 4000.0]  # total minus parking
+    assert list(out["primary_property_type"]) == ["Hotel", "Office", "Hotel"]  # 2020 on: ENERGY STAR's type
+    assert list(out["largest_property_use_type"]) == ["Hotel", "Office", "Hotel"]
+    assert list(out["largest_property_use_type_gfa"]) == [5000.0, 7000.0, 4000.0]
+    assert list(out["second_largest_property_use_type_gfa"]) == [0.0, 1000.0, 0.0]
+    assert out.dtypes.to_dict() == frame.dtypes.to_dict()

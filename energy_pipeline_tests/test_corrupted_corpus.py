@@ -64,8 +64,12 @@ def _text_target(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _ten_times(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.concat([frame] * 10, ignore_index=True)
+def _two_revisions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Two revisions of the export concatenated: every building twice, with different figures (exact repeats
+    would be collapsed and pass; these cannot be told apart)."""
+    revised = frame.copy()
+    revised["SiteEnergyUse(kBtu)"] = "1000"
+    return pd.concat([frame, revised], ignore_index=True)
 
 
 def _all_residential(frame: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +96,8 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
     "coordinates_outside_seattle": (lambda: _edited(_every_tenth("Latitude", "40.7128")), "latitude"),
     "text_target": (lambda: _edited(_text_target), "site_energy_use_kbtu: coerce_dtype"),
     "all_residential": (lambda: _edited(_all_residential), "cleaned_row_share"),
-    "rows_ten_times": (lambda: _edited(_ten_times), "data_year+ose_building_id: multiple_fields_uniqueness"),
+    "two_revisions": (lambda: _edited(_two_revisions), "data_year+ose_building_id: one_row_per_building"),
+    "unknown_layout": (lambda: _edited(lambda f: f.drop(columns=["YearBuilt"])), "lacks: YearBuilt"),
 }
 
 

@@ -1,22 +1,24 @@
-"""Both years land on one canonical schema with the same categories and parsed 2015 locations."""
+"""Every year lands on one canonical schema with the same categories and parsed 2015 locations."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from energy_pipeline.domain.categories import USE_TYPES
 from energy_pipeline.domain.columns import REQUIRED_RAW_COLUMNS, TARGET_GHG, to_snake_case
 from energy_pipeline.domain.harmonise import harmonise
 from energy_pipeline.domain.ingest import read_benchmarking_csv
+from energy_pipeline_tests.conftest import export_path
 
 
-def test_both_years_have_every_canonical_column_with_the_same_types(
+def test_every_year_has_every_canonical_column_with_the_same_types(
     harmonised: dict[int, pd.DataFrame],
 ) -> None:
-    for frame in harmonised.values():
-        assert set(REQUIRED_RAW_COLUMNS) <= set(frame.columns)
-    types_2015 = harmonised[2015][list(REQUIRED_RAW_COLUMNS)].dtypes.map(str)
-    types_2016 = harmonised[2016][list(REQUIRED_RAW_COLUMNS)].dtypes.map(str)
-    assert types_2015.to_dict() == types_2016.to_dict()
+    types = {}
+    for year, frame in harmonised.items():
+        assert set(REQUIRED_RAW_COLUMNS) <= set(frame.columns), year
+        types[year] = frame[list(REQUIRED_RAW_COLUMNS)].dtypes.map(str).to_dict()
+    assert all(t == types[2016] for t in types.values()), types
 
 
 def test_2015_location_is_unpacked_and_agrees_with_2016(harmonised: dict[int, pd.DataFrame]) -> None:
@@ -42,16 +44,35 @@ def test_2015_names_map_to_2016_names(harmonised: dict[int, pd.DataFrame]) -> No
 
 
 def test_categories_use_one_spelling_across_years(harmonised: dict[int, pd.DataFrame]) -> None:
-    types_2015 = set(harmonised[2015]["primary_property_type"])
-    types_2016 = set(harmonised[2016]["primary_property_type"])
-    assert types_2015 ^ types_2016 == {"Office"}  # 2016 alone has 3 buildings typed plain "Office"
-    assert set(harmonised[2015]["city"]) == set(harmonised[2016]["city"]) == {"SEATTLE"}
-    assert "DELRIDGE NEIGHBORHOODS" not in set(harmonised[2016]["neighborhood"])
-    assert set(harmonised[2016]["neighborhood"]) == set(harmonised[2015]["neighborhood"])
+    # 2015-2017 write the City's property types, 2018 on ENERGY STAR's: all land on ENERGY STAR's names
+    types = {year: set(frame["primary_property_type"].dropna()) for year, frame in harmonised.items()}
+    assert types[2015] == types[2016] - {"Laboratory"} | {"Laboratory"}  # the same names in both years
+    city_list = {"Large Office", "Small- and Mid-Sized Office", "Warehouse", "University", "Residence Hall"}
+    assert not city_list & set().union(*types.values())
+    assert {"Office", "Non-Refrigerated Warehouse", "College/University"} <= types[2015] & types[2019]
+    assert all(set(harmonised[year]["city"].dropna()) <= {"SEATTLE", "SEATTLEW", "0"} for year in (2015, 2016, 2018))
+    neighborhoods = {year: set(frame["neighborhood"].dropna()) for year, frame in harmonised.items()}
+    for year, names in neighborhoods.items():
+        assert all(name == name.upper() and "&" not in name and "SHARED" not in name for name in names), year
+        assert names <= neighborhoods[2015] | {"WATER"}, (year, names - neighborhoods[2015])
     assert not harmonised[2015]["primary_property_type"].str.contains("\n").any()
-    assert "Supermarket / Grocery Store" not in set(harmonised[2016]["primary_property_type"])
     assert set(harmonised[2015]["outlier"].dropna()) == {"high outlier", "low outlier"}
-    assert set(harmonised[2015]["compliance_status"]) == {"Compliant", "Non-Compliant"}
+    assert set(harmonised[2016]["compliance_status"]) == {
+        "Compliant",
+        "Not Compliant",
+        "Error - Correct Default Data",
+        "Missing Data",
+    }
+
+
+def test_2017_use_types_cut_to_11_characters_get_their_full_names(harmonised: dict[int, pd.DataFrame]) -> None:
+    raw = read_benchmarking_csv(export_path(2017))
+    cut = raw["LargestPropertyUseType"].str.len() == 11
+    assert cut.sum() > 500 and "Non-Refrige" in set(raw["LargestPropertyUseType"])
+    uses = harmonised[2017]["largest_property_use_type"]
+    assert (uses[cut.to_numpy()].str.len() > 11).mean() > 0.6  # most 11-character values were cut names
+    assert set(uses.dropna()) <= set(USE_TYPES) | {"Multifamily Housing"}, set(uses.dropna()) - set(USE_TYPES)
+    assert (uses == "Non-Refrigerated Warehouse").sum() >= 174
 
 
 def test_unknown_columns_are_kept_with_snake_case_names(harmonised: dict[int, pd.DataFrame]) -> None:
@@ -61,16 +82,18 @@ def test_unknown_columns_are_kept_with_snake_case_names(harmonised: dict[int, pd
     assert to_snake_case("SiteEUIWN(kBtu/sf)") == "site_euiwn_k_btu_sf"
 
 
-def test_booleans_from_yes_no_and_true_false(harmonised: dict[int, pd.DataFrame]) -> None:
+def test_booleans_from_yes_no_true_false_and_y_n(harmonised: dict[int, pd.DataFrame]) -> None:
     for frame in harmonised.values():
         assert str(frame["default_data"].dtype) == "boolean"
     assert int(harmonised[2015]["default_data"].sum()) == 548
     assert int(harmonised[2016]["default_data"].sum()) == 113
+    assert int(harmonised[2017]["default_data"].sum()) == 227  # written Y/N
 
 
 def test_a_non_numeric_value_is_left_as_text_for_the_schema_to_name() -> None:
-    content = b"OSEBuildingID,DataYear,PropertyGFATotal\n1,2016,12000\n2,2016,twelve thousand\n"
-    frame = harmonise(read_benchmarking_csv(content))
+    source = pd.read_csv(export_path(2016), dtype=str, keep_default_na=False).head(3)
+    source.loc[1, "PropertyGFATotal"] = "twelve thousand"
+    frame = harmonise(read_benchmarking_csv(source.to_csv(index=False).encode()))
     assert not pd.api.types.is_numeric_dtype(frame["property_gfa_total"])
     assert frame["property_gfa_total"].iloc[1] == "twelve thousand"
-    assert frame["ose_building_id"].dtype == "int64"
+    assert frame["ose_building_id"].dtype == "Int64" and frame["year_built"].dtype == "Int64"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from energy_pipeline.domain.harmonise import harmonise
@@ -40,9 +41,10 @@ def test_error_names_the_file() -> None:
 
 
 def test_byte_order_mark_and_thousands_separators_are_parsed() -> None:
-    content = (
-        '\ufeffOSEBuildingID,DataYear,PropertyGFATotal,ENERGYSTARScore\n1,2016,"88,434",NULL\n2,2016,"1,234,567.5",75\n'
-    ).encode()
+    source = pd.read_csv(export_path(2016), dtype=str, keep_default_na=False).head(2)
+    source["PropertyGFATotal"] = ["88,434", "1,234,567.5"]
+    source["ENERGYSTARScore"] = ["NULL", "75"]
+    content = b"\xef\xbb\xbf" + source.to_csv(index=False).encode()
     frame = harmonise(read_benchmarking_csv(content))
     assert list(frame["ose_building_id"]) == [1, 2]  # the BOM did not leak into the first column name
     assert list(frame["property_gfa_total"]) == [88434.0, 1234567.5]

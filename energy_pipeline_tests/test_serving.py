@@ -17,14 +17,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_pipeline.benchmarks.requests import real_buildings
+from energy_pipeline.benchmarks.requests import portal_requests
+from energy_pipeline.domain.cleaning import clean_buildings
 from energy_pipeline.domain.features import model_inputs
+from energy_pipeline.domain.harmonise import harmonise
+from energy_pipeline.domain.ingest import SOURCE_ROW, read_benchmarking_csv
+from energy_pipeline.domain.validation import validate_raw
 from energy_pipeline.serving.access_log import ACCESS_LOG_EVERY_ENV
 from energy_pipeline.serving.auth import API_KEY_ENV
 from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Building
 from energy_pipeline.serving.service import EnergyService
 from energy_pipeline.serving.tracing import routes_traced_option
+from energy_pipeline_tests.conftest import ALL_YEARS, export_path
 from energy_pipeline_tests.services import served_bento
 
 
@@ -58,8 +63,28 @@ def test_single_prediction_with_intervals_and_versions(served: dict[str, Any]) -
     assert body["model_versions"] == {"energy-pipeline-site-energy": "1", "energy-pipeline-ghg-emissions": "1"}
 
 
+def _kept_rows_as_posted(year: int) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The rows training keeps of a year's export, and the same rows as the portal wrote them (API field names)."""
+    raw = harmonise(read_benchmarking_csv(export_path(year)))
+    cleaned = clean_buildings(raw, validate_raw(raw, year, 0.02).invalid_rows).cleaned
+    bodies = portal_requests(export_path(year))
+    return cleaned, [bodies[int(row)] for row in cleaned[SOURCE_ROW]]
+
+
+@pytest.mark.parametrize("year", ALL_YEARS)
+def test_every_row_training_keeps_posted_with_the_portals_values_gets_predictions(
+    served: dict[str, Any], year: int
+) -> None:
+    """One year per layout and more: the City's own spellings, cut names, 0 for missing, `EPAPropertyType`."""
+    cleaned, buildings = _kept_rows_as_posted(year)
+    response = _post(served, "predict_batch", {"buildings": buildings})
+    assert response.status_code == 200, response.text[:2000]
+    assert len(response.json()) == len(cleaned) > 1400
+
+
 def test_batch_matches_single_requests_and_the_registry_model(served: dict[str, Any]) -> None:
-    buildings = real_buildings(25)
+    cleaned, buildings = _kept_rows_as_posted(2016)
+    cleaned, buildings = cleaned.head(25), buildings[:25]
     response = _post(served, "predict_batch", {"buildings": buildings})
     assert response.status_code == 200, response.text
     batch = response.json()
@@ -69,8 +94,7 @@ def test_batch_matches_single_requests_and_the_registry_model(served: dict[str, 
 
     mlflow.set_tracking_uri(served["tracking_uri"])
     registered = mlflow.sklearn.load_model("models:/energy-pipeline-site-energy@champion")
-    rows = pd.DataFrame([Building(**b).model_dump() for b in buildings])
-    expected = registered.predict(model_inputs(rows.assign(data_year=2016)))
+    expected = registered.predict(model_inputs(cleaned))
     served_values = np.array([b["site_energy_use_kbtu"]["prediction"] for b in batch])
     np.testing.assert_allclose(served_values, np.clip(expected, 0, None), rtol=1e-12)
     # the 80% interval: the split-conformal half-width around the prediction, on the log1p scale
@@ -92,7 +116,7 @@ def test_model_info(served: dict[str, Any]) -> None:
     assert set(info["models"]) == {"site_energy", "ghg_emissions"}
     card = info["models"]["site_energy"]
     assert card["registered_model"] == "energy-pipeline-site-energy" and card["version"] == "1"
-    assert card["data_years"] == ["2015", "2016"] and 0 < card["holdout_metrics"]["r2_log"] < 1
+    assert card["data_years"] == [str(year) for year in ALL_YEARS] and 0 < card["holdout_metrics"]["r2_log"] < 1
     assert info["max_batch_size"] == MAX_BATCH
     assert "primary_property_type" in info["input_schema"]["properties"]
 
@@ -112,18 +136,19 @@ def _with(**changes: object) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("building", "field", "words"),
     [
-        (_with(primary_property_type="Spaceport"), "primary_property_type", "'Hotel'"),
+        (_with(primary_property_type="Spaceport"), "primary_property_type", "accepted: "),
         (_with(neighborhood="ATLANTIS"), "neighborhood", "DOWNTOWN"),
+        (_with(building_type="Multifamily LR (1-4)"), "building_type", "NonResidential"),
+        (_with(largest_property_use_type="Convenience"), "largest_property_use_type", "fits 2"),
         (_with(property_gfa_total=-5), "property_gfa_total", "greater than 0"),
-        (_with(property_gfa_parking=90000), "building", "property_gfa_parking"),
+        (_with(property_gfa_parking=90000), "property_gfa_parking", "must not exceed property_gfa_total"),
         (_with(year_built=2999), "year_built", "less than or equal"),
         (_with(year_built=1700), "year_built", "greater than or equal to 1850"),
         (_with(number_of_floors=-1), "number_of_floors", "greater than or equal to 0"),
-        (_with(latitude=40.7), "latitude", "greater than or equal"),
-        (_with(longitude=-74.0), "longitude", "less than or equal"),
+        (_with(latitude=40.7), "latitude", "must be within 47.45..47.78"),
+        (_with(longitude=-74.0), "longitude", "must be within"),
         (_with(zip_code="9810"), "zip_code", "pattern"),
         (_with(council_district_code=9), "council_district_code", "less than or equal to 7"),
-        (_with(second_largest_property_use_type="Parking"), "building", "must be given together"),
         (_with(property_gfa_total="a lot"), "property_gfa_total", "valid number"),
         (_with(year_built=...), "year_built", "Field required"),
         (_with(colour="blue"), "colour", "Extra inputs are not permitted"),

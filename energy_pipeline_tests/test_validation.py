@@ -67,8 +67,8 @@ def test_real_exports_pass_the_raw_schema(harmonised: dict[int, pd.DataFrame]) -
         (_set("number_of_floors", -1.0), "number_of_floors", "greater_than_or_equal_to(0)", False),
         (_set("property_gfa_total", "lots"), "property_gfa_total", "coerce_dtype", True),
         (_set("data_year", 2015), "data_year", "equal_to(2016)", True),
-        (_set("primary_property_type", None), "primary_property_type", "not_nullable", True),
-        (_duplicate_id, "data_year+ose_building_id", "multiple_fields_uniqueness", True),
+        (_set("building_type", None), "building_type", "not_nullable", True),
+        (_duplicate_id, "data_year+ose_building_id", "one_row_per_building", False),
         (_drop("year_built"), "year_built", "column_in_dataframe", True),
     ],
 )
@@ -100,8 +100,18 @@ def test_value_rules_are_tolerated_up_to_the_share_and_block_beyond(raw_slice: p
 
 
 def test_structural_failures_block_whatever_the_tolerance(raw_slice: pd.DataFrame) -> None:
-    _duplicate_id(raw_slice)
+    raw_slice["data_year"] = 2015
     assert not validate_raw(raw_slice, 2016, max_invalid_row_share=1.0).passed
+
+
+def test_two_different_rows_for_one_building_are_both_rejected_and_the_year_passes(raw_slice: pd.DataFrame) -> None:
+    _duplicate_id(raw_slice)
+    report = validate_raw(raw_slice, 2016, max_invalid_row_share=0.02)
+    assert report.passed, report.describe()
+    result = clean_buildings(raw_slice, report.invalid_rows)
+    duplicated = result.rejected[result.rejected["rejection_reason"].str.contains("one_row_per_building")]
+    assert sorted(duplicated["source_row"]) == [4, 5]
+    assert raw_slice.loc[3, "ose_building_id"] not in set(result.cleaned["ose_building_id"])
 
 
 @pytest.fixture

@@ -2,38 +2,71 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from energy_pipeline.domain.harmonise import harmonise
-from energy_pipeline.domain.ingest import read_benchmarking_csv
+from energy_pipeline.domain.harmonise import parse_location
+from energy_pipeline.domain.ingest import NULL_MARKERS, SOURCE_ROW, read_benchmarking_csv
+from energy_pipeline.domain.layouts import recognise
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.serving.schemas import Building
 
+INTEGER_FIELDS = ("year_built", "number_of_buildings", "number_of_floors", "council_district_code", "data_year")
+
+
+def export_file(year: int) -> Path:
+    return PROJECT_ROOT / "data" / "raw" / f"{year}-building-energy-benchmarking.csv"
+
+
+def portal_requests(source: Path) -> dict[int, dict[str, Any]]:
+    """Every row of an export as a client holding the portal's file would send it: the columns renamed to the API's
+    fields (by the file's layout), the values as the portal wrote them (its spellings, cut names, 0 for missing),
+    JSON numbers for numbers and null for the portal's missing markers. Keyed by the row's number in the file."""
+    frame = read_benchmarking_csv(source)
+    match = recognise(c for c in frame.columns if c != SOURCE_ROW)
+    fields = {canonical: column for column, canonical in match.columns.items() if canonical in Building.model_fields}
+    bodies: dict[int, dict[str, Any]] = {}
+    for record in frame.to_dict("records"):
+        body = {field: _json_value(field, record[column]) for field, column in fields.items()}
+        if "location" in {canonical for canonical in match.columns.values()}:  # 2015: a client unpacks it
+            location = parse_location(record[_column(match.columns, "location")])
+            body |= {
+                "latitude": _json_value("latitude", location["latitude"]),
+                "longitude": _json_value("longitude", location["longitude"]),
+                "zip_code": location["zip_code"],
+            }
+        bodies[int(record[SOURCE_ROW])] = {k: v for k, v in body.items() if v is not None}
+    return bodies
+
+
+def _column(columns: dict[str, str], canonical: str) -> str:
+    return next(source for source, name in columns.items() if name == canonical)
+
+
+def _json_value(field: str, value: object) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() in NULL_MARKERS:
+        return None
+    annotation = str(Building.model_fields[field].annotation)
+    if "float" in annotation or field in INTEGER_FIELDS:
+        number = float(str(value).replace(",", ""))
+        return int(number) if field in INTEGER_FIELDS else number
+    return str(value)
+
 
 def real_buildings(count: int, year: int = 2016) -> list[dict[str, Any]]:
-    """Real non-residential rows of the year's export, as a client would send them (JSON-ready dicts)."""
-    frame = harmonise(read_benchmarking_csv(PROJECT_ROOT / "data" / "raw" / f"{year}-building-energy-benchmarking.csv"))
-    frame = frame[frame["building_type"] == "NonResidential"].dropna(subset=["largest_property_use_type"])
+    """The first `count` non-residential rows of the year's export that pass the request schema, as the portal
+    gives them (JSON-ready dicts)."""
     buildings = []
-    for _, row in frame.iterrows():
-        candidate = {
-            field: (None if pd.isna(row.get(field)) else row.get(field))
-            for field in Building.model_fields
-            if field in row.index
-        }
-        candidate["council_district_code"] = int(candidate["council_district_code"])
-        candidate["year_built"] = int(candidate["year_built"])
-        candidate["number_of_buildings"] = max(1, int(candidate["number_of_buildings"] or 1))
-        candidate["number_of_floors"] = int(candidate["number_of_floors"] or 0)
-        for rank in ("second", "third"):
-            if candidate[f"{rank}_largest_property_use_type"] is None:
-                candidate[f"{rank}_largest_property_use_type_gfa"] = None
+    for body in portal_requests(export_file(year)).values():
+        if body.get("building_type") != "NonResidential":
+            continue
         try:
-            buildings.append(Building(**candidate).model_dump(mode="json", exclude_none=True))
+            Building(**body)
         except ValueError:
             continue
+        buildings.append(body)
         if len(buildings) == count:
             break
     return buildings

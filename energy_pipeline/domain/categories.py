@@ -108,36 +108,27 @@ def _canonical(column: str, value: str) -> str | None:
     text = text.upper() if case == "upper" else text.lower() if case == "lower" else text
     for pattern, replacement in _PATTERNS.get(column, ()):
         text = pattern.sub(replacement, text)
-    text = _spellings(family).get(text.lower(), text)
-    vocabulary = _VOCABULARIES.get(family)
-    return text if vocabulary is None else _in_vocabulary(column, text, vocabulary)
-
-
-@cache
-def _spellings(family: Family) -> dict[str, str]:
-    return {spelling.lower(): value for spelling, value in VALUE_SPELLINGS.get(family, {}).items()}
-
-
-def _in_vocabulary(column: str, text: str, vocabulary: tuple[str, ...]) -> str:
-    exact, cut = _lookups(vocabulary)
+    exact, cut = _lookups(family)
     known = exact.get(text.lower())
     if known is not None:
         return known
     fits = cut.get(text.lower(), ())
-    if len(fits) == 1:
-        return fits[0]
     if len(fits) > 1:
         raise UnmappedValue(column, text, f"is cut to {CUT_WIDTH} characters and fits {len(fits)}: {', '.join(fits)}")
-    return text
+    return fits[0] if fits else text
 
 
 @cache
-def _lookups(vocabulary: tuple[str, ...]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
-    exact = {name.lower(): name for name in vocabulary}
+def _lookups(family: Family) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Lower-cased name -> canonical name, for the vocabulary's names and the layouts' older spellings; and a name
+    cut to CUT_WIDTH -> the canonical names it may stand for."""
+    names = {name: name for name in _VOCABULARIES.get(family, ())}
+    names.update(VALUE_SPELLINGS.get(family, {}))
+    exact = {name.lower(): canonical for name, canonical in names.items()}
     cut: dict[str, tuple[str, ...]] = {}
-    for name in vocabulary:
-        if len(name) > CUT_WIDTH:
+    if family in _VOCABULARIES:
+        for name, canonical in names.items():
             key = name[:CUT_WIDTH].rstrip().lower()
-            if key not in exact:
-                cut[key] = (*cut.get(key, ()), name)
+            if len(name) > CUT_WIDTH and key not in exact and canonical not in cut.get(key, ()):
+                cut[key] = (*cut.get(key, ()), canonical)
     return exact, cut

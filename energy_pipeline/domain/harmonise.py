@@ -99,14 +99,14 @@ def _from_location(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """2015 packs coordinates and the address into a dict-like string; split it into the later columns."""
     if "location" not in frame.columns:
         return _left_missing(frame, column)
-    unpacked = pd.DataFrame(frame["location"].map(_parse_location).tolist(), index=frame.index)
+    unpacked = pd.DataFrame(frame["location"].map(parse_location).tolist(), index=frame.index)
     out = frame.drop(columns=["location"])
     for part in _LOCATION_PARTS:
         out[part] = out[part].fillna(unpacked[part]) if part in out.columns else unpacked[part]
     return out
 
 
-def _parse_location(value: object) -> dict[str, str | None]:
+def parse_location(value: object) -> dict[str, str | None]:
     empty: dict[str, str | None] = dict.fromkeys(_LOCATION_PARTS)
     if not isinstance(value, str) or not value.strip():
         return empty

@@ -122,50 +122,10 @@ class Predictor:
             columns[name] = values
         zeros_as_missing(columns)
         fill_missing(columns)
-        errors += self._rule_errors(columns, field, len(buildings))
+        errors += rule_errors(columns, self.accepted, field, len(buildings))
         if errors:
             raise ValidationError.from_exception_data("Building", errors)
         return {name: columns[name] for name in MODEL_INPUTS}
-
-    def _rule_errors(self, columns: dict[str, np.ndarray], field: str, n: int) -> list[InitErrorDetails]:
-        errors = []
-        for row in np.flatnonzero(missing(columns["primary_property_type"])).tolist():
-            errors.append(
-                _error(
-                    field,
-                    n,
-                    row,
-                    "primary_property_type",
-                    None,
-                    "is required: give primary_property_type, epa_property_type or largest_property_use_type",
-                )
-            )
-        parts = columns["property_gfa_parking"] + columns["property_gfa_buildings"]
-        for row in np.flatnonzero(parts > columns["property_gfa_total"] * (1 + GFA_PARTS_TOLERANCE)).tolist():
-            errors.append(
-                _error(
-                    field,
-                    n,
-                    row,
-                    "property_gfa_parking",
-                    None,
-                    "plus property_gfa_buildings must not exceed property_gfa_total",
-                )
-            )
-        for name, accepted in self.accepted.items():
-            for row, value in enumerate(columns[name].tolist()):
-                if value is not None and value not in accepted:
-                    errors.append(
-                        _error(
-                            field,
-                            n,
-                            row,
-                            name,
-                            value,
-                            f"is not a value the models were trained on; accepted: {', '.join(sorted(accepted))}",
-                        )
-                    )
-        return errors
 
     def model_info(self) -> ModelInfo:
         return ModelInfo(
@@ -182,6 +142,52 @@ class Predictor:
             Prediction(site_energy_use_kbtu=e, total_ghg_emissions_t_co2e=g, model_versions=self.versions)
             for e, g in zip(energy, ghg, strict=True)
         ]
+
+
+def rule_errors(
+    columns: dict[str, np.ndarray], accepted: dict[str, frozenset[str]], field: str, n: int
+) -> list[InitErrorDetails]:
+    """What the row rules leave unanswerable: no property type, parts over the total, untrained categories."""
+    errors = []
+    for row in np.flatnonzero(missing(columns["primary_property_type"])).tolist():
+        errors.append(
+            _error(
+                field,
+                n,
+                row,
+                "primary_property_type",
+                None,
+                "is required: give primary_property_type, epa_property_type or largest_property_use_type",
+            )
+        )
+    allowed = columns["property_gfa_total"] * (1 + GFA_PARTS_TOLERANCE)
+    parking = columns["property_gfa_parking"]
+    over = (parking > allowed) | (parking + columns["property_gfa_buildings"] > allowed)
+    for row in np.flatnonzero(over).tolist():
+        errors.append(
+            _error(
+                field,
+                n,
+                row,
+                "property_gfa_parking",
+                None,
+                "(plus property_gfa_buildings) must not exceed property_gfa_total",
+            )
+        )
+    for name, values in accepted.items():
+        for row, value in enumerate(columns[name].tolist()):
+            if value is not None and value not in values:
+                errors.append(
+                    _error(
+                        field,
+                        n,
+                        row,
+                        name,
+                        value,
+                        f"is not a value the models were trained on; accepted: {', '.join(sorted(values))}",
+                    )
+                )
+    return errors
 
 
 def accepted_categories(cards: Sequence[ModelCard]) -> dict[str, frozenset[str]]:
