@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from energy_pipeline.domain.columns import canonical_name, normalised_name
+from energy_pipeline.domain.columns import METERED_COLUMNS, canonical_name, normalised_name
 
 # How a layout supplies a canonical column that it has no column for (see `harmonise.DERIVATIONS`).
 Derivation = Literal[
@@ -35,18 +35,7 @@ INFORMATIONAL: frozenset[str] = frozenset(
         "comments",
         "list_of_all_property_use_types",
         "years_energy_star_certified",
-        "site_eui_kbtu_sf",
-        "site_eui_wn_kbtu_sf",
-        "source_eui_kbtu_sf",
-        "source_eui_wn_kbtu_sf",
-        "site_energy_use_wn_kbtu",
-        "steam_use_kbtu",
-        "electricity_kwh",
-        "electricity_kbtu",
-        "natural_gas_therms",
-        "natural_gas_kbtu",
-        "other_fuel_use_kbtu",
-        "ghg_emissions_intensity",
+        *METERED_COLUMNS,
     }
 )
 
