@@ -74,31 +74,33 @@ def _negative_areas(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _duplicated_id(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.loc[5, "OSEBuildingID"] = frame.loc[4, "OSEBuildingID"]
+def _duplicated_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Two different rows for one building, on a fifth of the rows: far past what cleaning may reject."""
+    frame.loc[frame.index[1::10], "OSEBuildingID"] = frame.loc[frame.index[::10], "OSEBuildingID"].to_numpy()
     return frame
 
 
-def _missing_column(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop(columns=["YearBuilt"])
+def _text_year(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[3, "YearBuilt"] = "nineteen twenty"
+    return frame
 
 
 def _all_three(frame: pd.DataFrame) -> pd.DataFrame:
-    return _missing_column(_duplicated_id(_negative_areas(frame)))
+    return _text_year(_duplicated_ids(_negative_areas(frame)))
 
 
 @pytest.mark.parametrize(
     ("change", "failing_columns"),
     [
         (_negative_areas, ["property_gfa_parking"]),
-        (_duplicated_id, ["data_year+ose_building_id"]),
-        (_missing_column, ["year_built", "year_built+data_year"]),
+        (_duplicated_ids, ["data_year+ose_building_id"]),
+        (_text_year, ["year_built", "year_built+data_year"]),
         (
             _all_three,
             ["data_year+ose_building_id", "property_gfa_parking", "year_built", "year_built+data_year"],
         ),
     ],
-    ids=["negative-area", "duplicated-id", "missing-column", "all-three"],
+    ids=["negative-area", "duplicated-ids", "text-in-a-number-column", "all-three"],
 )
 def test_blocking_check_stops_a_corrupted_file(
     landing: Callable[..., Path],
@@ -128,6 +130,7 @@ def test_blocking_check_stops_a_corrupted_file(
     [
         (b"", "the file is empty"),
         (b"OSEBuildingID;DataYear\n1;2016\n", "separated by semicolons"),
+        (_corrupt(2016, lambda frame: frame.drop(columns=["YearBuilt"])), "lacks: YearBuilt"),
     ],
 )
 def test_unreadable_file_fails_the_raw_step_with_its_reason(

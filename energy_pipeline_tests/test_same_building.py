@@ -16,12 +16,17 @@ from energy_pipeline.domain.protocol import log_target
 from energy_pipeline.domain.same_building import SameBuildingKFold, same_building_groups
 from energy_pipeline.domain.validation import validate_raw
 from energy_pipeline.modelling import training_frame
+from energy_pipeline_tests.conftest import YEARS
 
 
 @pytest.fixture(scope="module")
 def pooled(harmonised: dict[int, pd.DataFrame]) -> pd.DataFrame:
     cleaned = pd.concat(
-        [clean_buildings(raw, validate_raw(raw, year, 0.01).invalid_rows).cleaned for year, raw in harmonised.items()],
+        [
+            clean_buildings(raw, validate_raw(raw, year, 0.01).invalid_rows).cleaned
+            for year, raw in harmonised.items()
+            if year in YEARS
+        ],
         ignore_index=True,
     )
     return training_frame(cleaned)

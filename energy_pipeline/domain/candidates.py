@@ -45,7 +45,8 @@ def _encoder(scale_numeric: bool) -> ColumnTransformer:
         StandardScaler() if scale_numeric else "passthrough",
     )
     categorical = make_pipeline(
-        SimpleImputer(strategy="constant", fill_value="missing"),
+        # `model_inputs` and the service write a missing category as None, which the default (NaN) would not fill
+        SimpleImputer(strategy="constant", fill_value="missing", missing_values=None),
         OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False),
     )
     return ColumnTransformer(
