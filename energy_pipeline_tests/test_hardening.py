@@ -37,7 +37,7 @@ def test_schemathesis_fuzzing_finds_no_5xx_and_no_response_outside_the_schema(
             "--exclude-checks",
             "positive_data_acceptance",
             "--max-examples",
-            "400",
+            "500",
             "--seed",
             str(FUZZ_SEED),
             "--workers",
