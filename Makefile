@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BENTOML_HOME := $(CURDIR)/.bentoml
 
-.PHONY: install image-tools bench-tools run ingest run-changed test lint format ui mlflow-ui serve bench clean
+.PHONY: install image-tools bench-tools bench-ingest run ingest run-changed test lint format ui mlflow-ui serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,9 @@ bench-tools:
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	else echo "wrk is missing: install it (apt-get install wrk) for the serving benchmark"; exit 1; fi
+
+bench-ingest: install ## each year's ingest steps alone (also part of `make bench`) -> bench/results/ingest.json
+	$(PY) -W ignore -m energy_pipeline.bench ingest
 
 bench: install bench-tools image-tools ## per asset, serving under load (wrk), growth, image -> bench/results/
 	$(PY) -W ignore -m energy_pipeline.bench

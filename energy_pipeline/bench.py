@@ -57,17 +57,33 @@ def materialize_one(asset: str, partition: str | None) -> None:
             raise SystemExit(1)
 
 
-def run_benchmark() -> dict[str, object]:
+def _landing_years() -> list[str]:
     from energy_pipeline.orchestration.resources import LandingZone, local_resources
 
     landing = local_resources()["landing"]
     assert isinstance(landing, LandingZone)
-    years = sorted(landing.year_files())
+    return sorted(landing.year_files())
+
+
+def _ingest_steps(env: dict[str, str]) -> list[dict[str, object]]:
+    """The import-only child, then each year's raw and cleaned steps (one child each)."""
+    steps: list[dict[str, object]] = [{"asset": "(import only)", **_child(["import-only"], env)}]
+    for asset in PARTITIONED:
+        for year in _landing_years():
+            steps.append({"asset": asset, "partition": year, **_child(["one", asset, year], env)})
+    return steps
+
+
+def run_ingest_benchmark() -> dict[str, object]:
+    """Each year's ingest, what an asset costs beyond the import being `wall - import only`."""
     with fresh_instance_env() as env:
-        steps: list[dict[str, object]] = [{"asset": "(import only)", **_child(["import-only"], env)}]
-        for asset in PARTITIONED:
-            for year in years:
-                steps.append({"asset": asset, "partition": year, **_child(["one", asset, year], env)})
+        steps = _ingest_steps(env)
+    return {"machine": machine(), "steps": steps}
+
+
+def run_benchmark() -> dict[str, object]:
+    with fresh_instance_env() as env:
+        steps = _ingest_steps(env)
         for asset in UNPARTITIONED:
             steps.append({"asset": asset, **_child(["one", asset], env)})
     total = sum(float(s["wall_seconds"]) for s in steps[1:])
@@ -91,7 +107,7 @@ def _write(name: str, result: dict[str, object]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="energy_pipeline.bench")
-    modes = ["all", "one", "import-only", "graph-one", "serving", "growth", "growth-one", "image"]
+    modes = ["all", "ingest", "one", "import-only", "graph-one", "serving", "growth", "growth-one", "image"]
     parser.add_argument("mode", nargs="?", default="all", choices=modes)
     parser.add_argument("asset", nargs="?")
     parser.add_argument("partition", nargs="?")
@@ -120,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         from energy_pipeline.benchmarks.image import run_image_benchmark
 
         return _write("image", run_image_benchmark())
+    if args.mode == "ingest":
+        return _write("ingest", run_ingest_benchmark())
     if args.mode == "serving":
         from energy_pipeline.benchmarks.serving import run_serving_benchmark
 
