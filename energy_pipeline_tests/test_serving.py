@@ -119,6 +119,13 @@ def test_model_info(served: dict[str, Any]) -> None:
     assert card["data_years"] == [str(year) for year in ALL_YEARS] and 0 < card["holdout_metrics"]["r2_log"] < 1
     assert info["max_batch_size"] == MAX_BATCH
     assert "primary_property_type" in info["input_schema"]["properties"]
+    # the categories a request may use are the champions' training data's, after harmonising: ENERGY STAR's names
+    accepted = info["accepted_categories"]
+    kept = pd.concat([_kept_rows_as_posted(year)[0] for year in ALL_YEARS])
+    assert accepted["primary_property_type"] == sorted(kept["primary_property_type"].unique())
+    assert "Office" in accepted["primary_property_type"] and "Large Office" not in accepted["primary_property_type"]
+    assert accepted["largest_property_use_type"] == accepted["third_largest_property_use_type"]
+    assert "WATER" in accepted["neighborhood"] and "council_district_code" not in accepted
 
 
 def test_model_info_over_get_equals_the_post_api(served: dict[str, Any]) -> None:
