@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
-from dagster._time import get_current_datetime
 
-from energy_pipeline.definitions import defs
-from energy_pipeline.orchestration.assets.buildings import LAYOUT_KEY
-from energy_pipeline.orchestration.partitions import register_years
-from energy_pipeline.orchestration.resources import LandingZone
+# Dagster's notes on its own beta and preview APIs are for this code's authors, not for whoever runs it
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext  # noqa: E402
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus  # noqa: E402
+from dagster._time import get_current_datetime  # noqa: E402
+
+from energy_pipeline.definitions import defs  # noqa: E402
+from energy_pipeline.orchestration.assets.buildings import LAYOUT_KEY  # noqa: E402
+from energy_pipeline.orchestration.partitions import register_years  # noqa: E402
+from energy_pipeline.orchestration.resources import LandingZone  # noqa: E402
 
 MODEL_SUMMARY_KEYS = (
     "winner",
+    "selection",
     "runner_up",
     "lead_over_runner_up_r2_log",
     "registered_model",
@@ -34,6 +41,17 @@ MODEL_SUMMARY_KEYS = (
     "holdout_median_ape",
     "protocol_2016_r2_log",
     "protocol_2016_median_ape",
+    "configuration",
+    "pooled_all_r2_log",
+    "pooled_all_median_ape",
+    "pooled_all_coverage",
+    "pooled_new_r2_log",
+    "pooled_new_median_ape",
+    "pooled_new_coverage",
+    "all_buildings",
+    "new_buildings",
+    "scored_years",
+    "interval_novelty_scale",
     "bento",
     "serve",
     "image",
@@ -144,6 +162,7 @@ def run_pipeline(
     register_years(instance, years)
     reports = []
     for year in years if "ingest_job" in jobs else []:
+        _announce(f"ingest {year}")
         result = definitions.resolve_job_def("ingest_job").execute_in_process(
             instance=instance, partition_key=year, raise_on_error=False, run_config=QUIET
         )
@@ -155,12 +174,23 @@ def run_pipeline(
         if changed_only and not stale:
             reports.append(RunReport(label=job.removesuffix("_job"), success=True, fresh=True))
             continue
+        _announce(f"{job.removesuffix('_job')}: {', '.join(_job_assets(definitions, job))}")
         result = definitions.resolve_job_def(job).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET
         )
         reports.append(_report(job.removesuffix("_job"), result))
         reports[-1].stale = stale
     return reports
+
+
+def _announce(step: str) -> None:
+    """Which job starts, on stderr beside the steps' own log lines, so a long run is never minutes of silence."""
+    print(f"energy-pipeline: {step}", file=sys.stderr, flush=True)
+
+
+def _job_assets(definitions: dg.Definitions, job: str) -> list[str]:
+    keys = definitions.resolve_job_def(job).asset_layer.executable_asset_keys
+    return sorted(key.to_user_string() for key in keys)
 
 
 def format_summary(reports: list[RunReport]) -> str:

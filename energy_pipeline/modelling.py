@@ -4,7 +4,7 @@ let the gate decide on the champion alias. Plain Python: the Dagster assets only
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pandas as pd
 from energy_pipeline.domain.candidates import STACKING
 from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, TARGETS, TargetSpec
 from energy_pipeline.domain.diagnostics import (
+    forward_figure,
     importance_figure,
     model_importances,
     permutation_importances,
@@ -23,15 +24,19 @@ from energy_pipeline.domain.diagnostics import (
     residuals_by_property_type,
 )
 from energy_pipeline.domain.features import MODEL_INPUTS, input_categories, model_inputs
+from energy_pipeline.domain.forward import POOLED, ForwardEvaluation, evaluate_forward
 from energy_pipeline.domain.gate import GateDecision, GateFloors, decide
+from energy_pipeline.domain.intervals import INTERVAL_COVERAGE
 from energy_pipeline.domain.monitoring import reference_profile
 from energy_pipeline.domain.protocol import Protocol, holdout_mask, log_target
+from energy_pipeline.domain.selection import Choice
 from energy_pipeline.domain.training import (
     CandidateResult,
     HoldoutEvaluation,
     evaluate_holdout,
     failed_candidate,
     fit_final,
+    measure_cost,
     protocol_cv,
     select_winner,
     stack_best,
@@ -68,6 +73,7 @@ class SearchSettings:
     n_jobs: int
     protocol: Protocol
     report_2016_protocol: bool = True
+    max_model_mb: float | None = None  # a candidate larger than this, pickled, cannot win
 
 
 @dataclass
@@ -75,6 +81,11 @@ class CandidateSet:
     target: TargetSpec
     parent_run_id: str
     results: list[CandidateResult]
+    choice: Choice
+
+    @property
+    def winner(self) -> CandidateResult:
+        return next(r for r in self.results if r.name == self.choice.winner)
 
     def table(self) -> list[dict[str, Any]]:
         return [r.summary() for r in sorted(self.results, key=lambda r: -r.cv.get("r2_log_mean", -np.inf))]
@@ -93,6 +104,8 @@ def search_candidates(
     X, y = train[list(MODEL_INPUTS)], log_target(train, target.column)
     splits = settings.protocol.splits(train[BUILDING_ID])
     results: list[CandidateResult] = []
+    example = X.head(50)
+    names = [c for c in settings.candidates if c != STACKING]
     with tracker.run(f"train-{target.key}", {**tags, "target": target.key}) as run:
         tracker.log_training_data(train, target.column, data_digest(data), data_years(data))
         mlflow.log_params(
@@ -102,20 +115,39 @@ def search_candidates(
                 "cv_seeds": ",".join(map(str, settings.protocol.seeds)),
             }
         )
-        for name in [c for c in settings.candidates if c != STACKING]:
+        total = len(names) + (STACKING in settings.candidates)
+        for step, name in enumerate(names, start=1):
             try:
-                result = tune_candidate(name, X, y, splits, settings.grid_size, settings.n_jobs)  # type: ignore[arg-type]
+                result = measure_cost(
+                    tune_candidate(name, X, y, splits, settings.grid_size, settings.n_jobs),  # type: ignore[arg-type]
+                    example,
+                )
             except Exception as error:  # one broken family must not hide the others' results
                 result = failed_candidate(name, error)
                 if log:
                     log.warning(f"candidate {name} failed: {result.error}")
+            _progress(log, target, step, total, result)
             tracker.log_candidate(result, tags)
             results.append(result)
         if STACKING in settings.candidates and sum(r.ok and r.name != "mean_baseline" for r in results) >= 2:
-            stacked = stack_best(results, X, y, splits, settings.n_jobs)
+            stacked = measure_cost(stack_best(results, X, y, splits, settings.n_jobs), example)
+            _progress(log, target, total, total, stacked)
             tracker.log_candidate(stacked, tags)
             results.append(stacked)
-    return CandidateSet(target=target, parent_run_id=run.info.run_id, results=results)
+        max_bytes = None if settings.max_model_mb is None else int(settings.max_model_mb * 1e6)
+        winner, choice = select_winner(results, max_bytes)
+        mlflow.set_tags({"selection.winner": winner.name, "selection.best_cv": choice.best})
+        mlflow.set_tag("selection.reason", choice.reason[:5000])
+    return CandidateSet(target=target, parent_run_id=run.info.run_id, results=results, choice=choice)
+
+
+def _progress(log: Any, target: TargetSpec, step: int, total: int, result: CandidateResult) -> None:
+    """One line per candidate, so a long search shows how far it has got."""
+    if log is None:
+        return
+    score = f"CV R²(log) {result.cv['r2_log_mean']:.4f}" if result.ok else "failed"
+    cost = f", {result.cost.size_mb:.2f} MB, {result.cost.single_row_ms:.2f} ms a building" if result.cost else ""
+    log.info(f"{target.key} candidate {step}/{total} {result.name}: {score} in {result.fit_seconds:.0f} s{cost}")
 
 
 @dataclass
@@ -142,6 +174,7 @@ class SelectionOutcome:
 def select_and_register(
     candidates: CandidateSet,
     data: pd.DataFrame,
+    novelty_scale: float,
     settings: SearchSettings,
     tracker: TrainingTracker,
     model_name: str,
@@ -150,15 +183,17 @@ def select_and_register(
     code_version: str,
     figures_dir: Path,
 ) -> SelectionOutcome:
-    """Winner by CV, refit on all training rows, scored on the held-out rows against the current champion."""
+    """Winner by CV, refit on all training rows, scored on the held-out rows against the current champion; its
+    intervals calibrated per type on the held-out rows and scaled by the forward evaluation's `novelty_scale`."""
     target = candidates.target
-    winner = select_winner(candidates.results)
+    winner = candidates.winner
     train, held_out = data[~data[HOLDOUT]], data[data[HOLDOUT]]
     X_train, X_hold = train[list(MODEL_INPUTS)], held_out[list(MODEL_INPUTS)]
     y_train, y_hold = train[target.column].to_numpy(), held_out[target.column].to_numpy()
 
     final = fit_final(winner, X_train, y_train)
     holdout = evaluate_holdout(final, X_hold, y_hold)
+    holdout = replace(holdout, intervals=holdout.intervals.scaled(novelty_scale))
     champion_before = tracker.champion_version(model_name)
     champion_holdout = None
     if champion_before is not None:
@@ -177,7 +212,7 @@ def select_and_register(
         )
         mlflow.log_metrics({f"winner_cv_{k}": v for k, v in winner.cv.items()})
         mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout.metrics.items()})
-        mlflow.log_metric("interval_log_halfwidth", holdout.interval_log_halfwidth)
+        mlflow.log_metric("interval_log_halfwidth_pooled", holdout.intervals.pooled)
         if protocol_2016:
             mlflow.log_metrics({f"protocol_2016_{k}": v for k, v in protocol_2016.items()})
         figures = _log_diagnostics(final, winner, X_hold, y_hold, held_out, target, figures_dir)
@@ -191,8 +226,10 @@ def select_and_register(
                 "winner": winner.name,
                 "data_years": data_years(data),
                 "holdout_metrics": holdout.metrics,
-                "interval_log_halfwidth": holdout.interval_log_halfwidth,
+                "intervals": holdout.intervals.as_metadata(),
+                "interval_log_halfwidth": holdout.intervals.pooled,  # read by versions before `intervals`
                 "interval_coverage": holdout.coverage,
+                "selection": candidates.choice.reason,
                 "cv_metrics": winner.cv,
                 "code_version": code_version,
                 "drift_reference": reference_profile(X_train),
@@ -217,6 +254,36 @@ def select_and_register(
         figures=figures,
         model=final,
     )
+
+
+def evaluate_and_log_forward(
+    candidates: CandidateSet, data: pd.DataFrame, tracker: TrainingTracker, n_jobs: int, figures_dir: Path
+) -> tuple[ForwardEvaluation, Path]:
+    """The chosen configuration judged forward in time (`domain/forward.py`); the table, the pooled figures (and
+    each year's, as steps) and the plot go to the candidates' MLflow run."""
+    target, winner = candidates.target, candidates.winner
+    evaluation = evaluate_forward(
+        winner.estimator, data, log_target(data, target.column), data[HOLDOUT].to_numpy(), INTERVAL_COVERAGE, n_jobs
+    )
+    path = figures_dir / "forward_evaluation.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = forward_figure(evaluation.frame(), target)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    with tracker.run("", {}, run_id=candidates.parent_run_id):
+        for row in evaluation.rows:
+            for metric in ("r2_log", "median_ape", "coverage", "mean_log_halfwidth"):
+                if metric not in row:
+                    continue
+                name = f"forward_{row['population']}_{metric}"
+                if row["year"] == POOLED:
+                    mlflow.log_metric(f"{name}_pooled", float(row[metric]))  # type: ignore[arg-type]
+                else:
+                    mlflow.log_metric(name, float(row[metric]), step=int(row["year"]))  # type: ignore[call-overload]
+        if evaluation.rows:
+            mlflow.log_table(evaluation.frame().astype({"year": str}), "forward/evaluation.json")
+        mlflow.log_artifact(str(path), artifact_path="forward")
+    return evaluation, path
 
 
 def _protocol_2016(

@@ -117,6 +117,11 @@ class TrainingTracker:
             if result.ok:
                 mlflow.log_metrics({f"cv_{k}": v for k, v in result.cv.items()})
                 mlflow.log_metric("fit_seconds", result.fit_seconds)
+            if result.cost is not None:
+                mlflow.log_metrics(
+                    {"serving_size_mb": result.cost.size_mb, "serving_single_row_ms": result.cost.single_row_ms}
+                )
+                mlflow.set_tag("serving.scorer", result.cost.scorer[:500])
             else:
                 mlflow.set_tag("error", (result.error or "")[:5000])
             return run.info.run_id
@@ -168,7 +173,8 @@ class TrainingTracker:
             "gate.reason": decision.reason,
             "holdout.r2_log": f"{holdout.metrics['r2_log']:.6f}",
             "holdout.median_ape": f"{holdout.metrics['median_ape']:.6f}",
-            "interval.log_halfwidth": f"{holdout.interval_log_halfwidth:.6f}",
+            "interval.log_halfwidth_pooled": f"{holdout.intervals.pooled:.6f}",
+            "interval.groups": str(len(holdout.intervals.by_group)),
             "interval.coverage": str(holdout.coverage),
         }
         for key, value in tags.items():

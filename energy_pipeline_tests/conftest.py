@@ -46,6 +46,19 @@ def harmonised() -> dict[int, pd.DataFrame]:
     return {year: harmonise(read_benchmarking_csv(export_path(year))) for year in ALL_YEARS}
 
 
+@pytest.fixture(scope="session")
+def training_rows(harmonised: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """What `training_data` holds for every real year: model inputs, targets, ids and the held-out flag."""
+    from energy_pipeline.domain.cleaning import clean_buildings
+    from energy_pipeline.domain.validation import validate_raw
+    from energy_pipeline.modelling import training_frame
+
+    cleaned = [
+        clean_buildings(raw, validate_raw(raw, year, 0.02).invalid_rows).cleaned for year, raw in harmonised.items()
+    ]
+    return training_frame(pd.concat(cleaned, ignore_index=True))
+
+
 @pytest.fixture
 def landing(tmp_path: Path) -> Callable[..., Path]:
     """A landing folder holding copies of the real exports, optionally with one year's text replaced."""

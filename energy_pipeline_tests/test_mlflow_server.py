@@ -42,7 +42,7 @@ def test_training_logs_and_registers_on_an_mlflow_server(mlflow_server: str, tmp
         assert champion.version == "1" and champion.tags["gate.decision"] == "promoted"
         run = client.get_run(champion.run_id)
         assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # artifacts travel through the server
-        assert {"holdout_r2_log", "interval_log_halfwidth"} <= set(run.data.metrics)
+        assert {"holdout_r2_log", "interval_log_halfwidth_pooled"} <= set(run.data.metrics)
     assert not (tmp_path / "mlflow").exists()  # nothing fell back to a local store
 
 

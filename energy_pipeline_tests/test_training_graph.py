@@ -121,7 +121,8 @@ def test_first_training_registers_and_promotes_both_targets(workspace) -> None:
         assert _champion(client, name) == "1"
         version = client.get_model_version(name, "1")
         assert version.tags["gate.decision"] == "promoted"
-        assert float(version.tags["interval.log_halfwidth"]) > 0
+        assert float(version.tags["interval.log_halfwidth_pooled"]) > 0
+        assert int(version.tags["interval.groups"]) >= 3  # property types with their own width
     experiment = client.get_experiment_by_name("energy-pipeline")
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]

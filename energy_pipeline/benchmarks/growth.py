@@ -75,7 +75,7 @@ def train_once(factor: int) -> None:
     X, y = train[list(MODEL_INPUTS)], log_target(train, TARGET_ENERGY)
     splits = Protocol(seeds=(42,)).splits(train[BUILDING_ID])
     results = [tune_candidate(name, X, y, splits, "tiny", n_jobs=2) for name in FAMILIES]
-    fit_final(select_winner(results), X, train[TARGET_ENERGY].to_numpy())
+    fit_final(select_winner(results)[0], X, train[TARGET_ENERGY].to_numpy())
     print(len(frame), flush=True)
 
 

@@ -81,3 +81,24 @@ def importance_figure(table: pd.DataFrame, title: str, top: int = 20) -> plt.Fig
     axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def forward_figure(table: pd.DataFrame, target: TargetSpec) -> plt.Figure:
+    """R²(log), median APE and 80% interval coverage per scored year, for all buildings and for new ones."""
+    yearly = table[table["year"] != "pooled"] if len(table) else table
+    figure, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for axis, metric, reference in (
+        (axes[0], "r2_log", None),
+        (axes[1], "median_ape", None),
+        (axes[2], "coverage", 0.8),
+    ):
+        for population, rows in yearly.groupby("population"):
+            axis.plot(rows["year"].astype(int), rows[metric], marker="o", label=f"{population} buildings")
+        if reference is not None:
+            axis.axhline(reference, color="grey", linewidth=1, linestyle="--")
+        axis.set_title(metric)
+        axis.set_xlabel("scored year (fitted on the years before)")
+    axes[0].legend()
+    figure.suptitle(f"{target.label}: forward evaluation")
+    figure.tight_layout()
+    return figure

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 
 from energy_pipeline.domain.candidates import CANDIDATES, STACK_FAMILIES, STACKING, GridSize, stacking_pipeline
 from energy_pipeline.domain.features import audit_inputs
+from energy_pipeline.domain.intervals import INTERVAL_COVERAGE, INTERVAL_GROUP, ConformalIntervals, calibrate
 from energy_pipeline.domain.protocol import METRICS, SCORERS, Split, score_log_predictions, summarise_cv
+from energy_pipeline.domain.selection import Choice, Contender, ServingCost, choose, serving_cost
 
-INTERVAL_COVERAGE = 0.8
 STACK_SIZE = 3
 
 
@@ -32,6 +32,8 @@ class CandidateResult:
     fit_seconds: float
     estimator: BaseEstimator | None = field(default=None, repr=False)  # tuned, fitted on the training rows
     error: str | None = None
+    splits: int = 0  # how many CV splits `cv` summarises
+    cost: ServingCost | None = None  # measured on the fitted estimator (`measure_cost`)
 
     @property
     def ok(self) -> bool:
@@ -45,6 +47,9 @@ class CandidateResult:
                 mean, std = self.cv[f"{metric}_mean"], self.cv[f"{metric}_std"]
                 row[metric] = f"{mean:.3g} ± {std:.2g}" if metric in ("mae", "rmse") else f"{mean:.3f} ± {std:.3f}"
         row["fit_s"] = round(self.fit_seconds, 1)
+        if self.cost is not None:
+            row["size_mb"] = round(self.cost.size_mb, 2)
+            row["one_row_ms"] = round(self.cost.single_row_ms, 3)
         row["best_params"] = json.dumps({k.removeprefix("model__"): v for k, v in self.best_params.items()})
         if self.error:
             row["error"] = self.error[:200]
@@ -67,6 +72,7 @@ def tune_candidate(
         cv=summarise_cv(per_split),
         fit_seconds=time.perf_counter() - start,
         estimator=search.best_estimator_,
+        splits=len(splits),
     )
 
 
@@ -145,6 +151,7 @@ def stack_best(
         cv=summarise_cv(scores),
         fit_seconds=time.perf_counter() - start,
         estimator=fitted,
+        splits=len(splits),
     )
 
 
@@ -154,13 +161,33 @@ def failed_candidate(name: str, error: BaseException) -> CandidateResult:
     )
 
 
-def select_winner(results: Sequence[CandidateResult]) -> CandidateResult:
-    """The best mean R² (log) over the protocol's splits."""
+def measure_cost(result: CandidateResult, example_rows: pd.DataFrame) -> CandidateResult:
+    """The fitted candidate's serving cost (size and one-building time), recorded on the result."""
+    if result.ok and result.estimator is not None:
+        result.cost = serving_cost(result.estimator, example_rows)
+    return result
+
+
+def select_winner(
+    results: Sequence[CandidateResult], max_size_bytes: int | None = None
+) -> tuple[CandidateResult, Choice]:
+    """The one-standard-error rule on CV R²(log), cost counted (`selection.choose`)."""
     usable = [r for r in results if r.ok]
     if not usable:
         errors = "; ".join(f"{r.name}: {r.error}" for r in results)
         raise RuntimeError(f"every candidate failed: {errors}")
-    return max(usable, key=lambda r: r.cv["r2_log_mean"])
+    contenders = [
+        Contender(
+            name=r.name,
+            cv_mean=r.cv["r2_log_mean"],
+            cv_std=r.cv.get("r2_log_std", 0.0),
+            splits=r.splits,
+            size_bytes=r.cost.size_bytes if r.cost else None,
+        )
+        for r in usable
+    ]
+    choice = choose(contenders, max_size_bytes)
+    return next(r for r in usable if r.name == choice.winner), choice
 
 
 def fit_final(winner: CandidateResult, X: pd.DataFrame, y_original: np.ndarray) -> TransformedTargetRegressor:
@@ -174,24 +201,21 @@ def fit_final(winner: CandidateResult, X: pd.DataFrame, y_original: np.ndarray) 
 @dataclass(frozen=True)
 class HoldoutEvaluation:
     metrics: dict[str, float]
-    interval_log_halfwidth: float  # split-conformal: |log residual| quantile giving INTERVAL_COVERAGE
-    coverage: float = INTERVAL_COVERAGE
+    intervals: ConformalIntervals  # calibrated on these held-out rows, per property type
+
+    @property
+    def coverage(self) -> float:
+        return self.intervals.coverage
 
 
 def evaluate_holdout(model: BaseEstimator, X: pd.DataFrame, y_original: np.ndarray) -> HoldoutEvaluation:
+    """Scores on the held-out buildings, and the intervals calibrated on their residuals (never seen in fitting)."""
     predicted = np.clip(np.asarray(model.predict(X), dtype=float), 0.0, None)
     y_log, pred_log = np.log1p(y_original), np.log1p(predicted)
     return HoldoutEvaluation(
         metrics=score_log_predictions(y_log, pred_log),
-        interval_log_halfwidth=conformal_halfwidth(np.abs(y_log - pred_log), INTERVAL_COVERAGE),
+        intervals=calibrate(np.abs(y_log - pred_log), X[INTERVAL_GROUP].to_numpy(), INTERVAL_COVERAGE),
     )
-
-
-def conformal_halfwidth(abs_residuals: np.ndarray, coverage: float) -> float:
-    """Split-conformal quantile with the finite-sample correction ceil((n+1)·coverage)/n."""
-    n = len(abs_residuals)
-    level = min(1.0, math.ceil((n + 1) * coverage) / n)
-    return float(np.quantile(abs_residuals, level, method="higher"))
 
 
 def protocol_cv(

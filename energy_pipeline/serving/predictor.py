@@ -21,6 +21,7 @@ from energy_pipeline.domain.categories import UnmappedValue, canonical_category
 from energy_pipeline.domain.columns import DATA_YEAR, TARGET_SPECS
 from energy_pipeline.domain.fast_scoring import Columns, ForestTexts, Memo, Scorer, compile_model
 from energy_pipeline.domain.features import CATEGORICAL_INPUTS, MODEL_INPUTS, NUMERIC_INPUTS, USE_TYPES
+from energy_pipeline.domain.intervals import ConformalIntervals
 from energy_pipeline.domain.limits import GFA_PARTS_TOLERANCE
 from energy_pipeline.domain.row_rules import fill_missing, missing, zeros_as_missing
 from energy_pipeline.serving.mlflow_dir import MlflowModelDir
@@ -33,6 +34,7 @@ class ServedModel:
     card: ModelCard
     estimator: Any
     scorer: Scorer
+    intervals: ConformalIntervals
 
     @classmethod
     def from_mlflow_dir(
@@ -50,6 +52,7 @@ class ServedModel:
         metadata = logged.metadata
         estimator = logged.load_sklearn() if pipeline is None else pipeline
         scorer = compile_model(estimator, logged.input_example(), forest_texts)
+        intervals = model_intervals(metadata)
         card = ModelCard(
             registered_model=registered_model,
             version=version,
@@ -59,22 +62,35 @@ class ServedModel:
             data_years=[str(y) for y in metadata.get("data_years", [])],
             holdout_metrics=metadata.get("holdout_metrics", {}),
             cv_metrics=metadata.get("cv_metrics", {}),
-            interval_log_halfwidth=float(metadata["interval_log_halfwidth"]),
-            interval_coverage=float(metadata.get("interval_coverage", 0.8)),
+            interval_log_halfwidth=intervals.pooled,
+            interval_log_halfwidths=intervals.by_group,
+            interval_coverage=intervals.coverage,
             scoring=f"{scorer.kind}: {scorer.detail}",
             input_categories=metadata.get("input_categories", {}),
         )
-        return cls(key=key, card=card, estimator=estimator, scorer=scorer)
+        return cls(key=key, card=card, estimator=estimator, scorer=scorer, intervals=intervals)
 
     def estimates(self, columns: Columns, memo: Memo) -> list[Estimate]:
         predicted = np.maximum(self.scorer.predict(columns, memo), 0.0)
-        halfwidth = self.card.interval_log_halfwidth
-        bounds = np.expm1(np.log1p(predicted)[:, None] + np.array([-halfwidth, halfwidth]))  # both bounds at once
+        halfwidth = self.intervals.halfwidths(columns[self.intervals.group])
+        bounds = np.expm1(np.log1p(predicted)[:, None] + halfwidth[:, None] * INTERVAL_SIDES)  # both at once
         lower, upper = np.maximum(bounds[:, 0], 0.0), bounds[:, 1]
         return [
             Estimate(prediction=p, lower_80=lo, upper_80=hi)
             for p, lo, hi in zip(predicted.tolist(), lower.tolist(), upper.tolist(), strict=True)
         ]
+
+
+INTERVAL_SIDES = np.array([-1.0, 1.0])
+
+
+def model_intervals(metadata: dict[str, Any]) -> ConformalIntervals:
+    """The registered intervals; a version logged before they were per property type has one pooled width."""
+    if "intervals" in metadata:
+        return ConformalIntervals.from_metadata(metadata["intervals"])
+    return ConformalIntervals(
+        coverage=float(metadata.get("interval_coverage", 0.8)), pooled=float(metadata["interval_log_halfwidth"])
+    )
 
 
 # The request fields the row rules read besides the model's inputs.

@@ -103,8 +103,12 @@ class Building(BaseModel):
 
 class Estimate(BaseModel):
     prediction: float = Field(description="Point prediction in the stated unit")
-    lower_80: float = Field(description="Lower bound of the 80% prediction interval (split-conformal)")
-    upper_80: float = Field(description="Upper bound of the 80% prediction interval (split-conformal)")
+    lower_80: float = Field(
+        description="Lower bound of the 80% prediction interval (split-conformal, per property type)"
+    )
+    upper_80: float = Field(
+        description="Upper bound of the 80% prediction interval (split-conformal, per property type)"
+    )
 
 
 class Prediction(BaseModel):
@@ -122,7 +126,14 @@ class ModelCard(BaseModel):
     data_years: list[str]
     holdout_metrics: dict[str, float]
     cv_metrics: dict[str, float]
-    interval_log_halfwidth: float
+    interval_log_halfwidth: float = Field(
+        description="Half-width of the 80% interval on the log1p scale for a property type without its own"
+    )
+    interval_log_halfwidths: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per primary property type, its own half-width (conformal, calibrated on that type's held-out "
+        "buildings)",
+    )
     interval_coverage: float
     scoring: str = Field(default="", description="How requests are scored: the compiled model family, or why not")
     input_categories: dict[str, list[str]] = Field(

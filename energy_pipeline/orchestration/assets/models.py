@@ -1,9 +1,12 @@
 """Modelling assets: pooled training data, then per target the tuned candidates and the registered model."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
 from energy_pipeline.domain.columns import TARGET_SPECS, TargetSpec
+from energy_pipeline.domain.forward import MIN_HISTORY_YEARS, POPULATIONS, ForwardEvaluation
 from energy_pipeline.modelling import (
     HOLDOUT,
     CandidateSet,
@@ -11,6 +14,7 @@ from energy_pipeline.modelling import (
     SelectionOutcome,
     data_digest,
     data_years,
+    evaluate_and_log_forward,
     search_candidates,
     select_and_register,
     training_frame,
@@ -38,6 +42,7 @@ def search_settings(training: TrainingPolicy) -> SearchSettings:
         n_jobs=training.n_jobs,
         protocol=training.protocol(),
         report_2016_protocol=training.report_2016_protocol,
+        max_model_mb=training.max_model_mb,
     )
 
 
@@ -100,6 +105,8 @@ def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
             result,
             metadata={
                 "candidates": markdown_table(result.table()),
+                "winner": result.choice.winner,
+                "selection": result.choice.reason,
                 "mlflow_run_id": result.parent_run_id,
                 "failed": [r.name for r in result.results if not r.ok],
             },
@@ -115,13 +122,19 @@ def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
         group_name=MODELS_GROUP,
         kinds={"mlflow"},
         automation_condition=AFTER_CHECKED_UPSTREAM,
-        ins={"candidates": dg.AssetIn(f"{target.key}_candidates"), "training_data": dg.AssetIn()},
-        description=f"The winning {target.label} model, registered as a new version; the `champion` alias "
-        "moves to it only when the gate passes on the held-out buildings.",
+        ins={
+            "candidates": dg.AssetIn(f"{target.key}_candidates"),
+            "forward_evaluation": dg.AssetIn(f"{target.key}_forward_evaluation"),
+            "training_data": dg.AssetIn(),
+        },
+        description=f"The winning {target.label} model, registered as a new version, with 80% intervals per property "
+        "type scaled for new buildings by the forward evaluation; the `champion` alias moves to it only when the "
+        "gate passes on the held-out buildings.",
     )
     def model(
         context: dg.AssetExecutionContext,
         candidates: CandidateSet,
+        forward_evaluation: ForwardEvaluation,
         training_data: pd.DataFrame,
         training: TrainingPolicy,
         mlflow: MlflowTracking,
@@ -132,6 +145,7 @@ def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
             outcome = select_and_register(
                 candidates,
                 training_data,
+                forward_evaluation.novelty_scale,
                 search_settings(training),
                 mlflow.tracker(),
                 mlflow.model_name(target.key),
@@ -164,7 +178,14 @@ def outcome_metadata(outcome: SelectionOutcome) -> dict[str, object]:
         "lead_over_runner_up_r2_log": round(outcome.lead_r2_log or 0.0, 4),
         "holdout_r2_log": round(outcome.holdout.metrics["r2_log"], 4),
         "holdout_median_ape": round(outcome.holdout.metrics["median_ape"], 4),
-        "interval_log_halfwidth_80": round(outcome.holdout.interval_log_halfwidth, 4),
+        "interval_log_halfwidth_80_pooled": round(outcome.holdout.intervals.pooled, 4),
+        "interval_novelty_scale": round(outcome.holdout.intervals.novelty_scale, 4),
+        "interval_log_halfwidth_80_by_type": markdown_table(
+            [
+                {"primary_property_type": k, "log_halfwidth": round(v, 4)}
+                for k, v in outcome.holdout.intervals.by_group.items()
+            ]
+        ),
         "mlflow_run_id": outcome.version.run_id,
         "diagnostics": embedded_images(outcome.figures),
     }
@@ -174,6 +195,56 @@ def outcome_metadata(outcome: SelectionOutcome) -> dict[str, object]:
     return metadata
 
 
+def _forward_asset(target: TargetSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        code_version=source_version(),
+        name=f"{target.key}_forward_evaluation",
+        group_name=MODELS_GROUP,
+        kinds={"sklearn", "mlflow"},
+        automation_condition=AFTER_CHECKED_UPSTREAM,
+        ins={"candidates": dg.AssetIn(f"{target.key}_candidates"), "training_data": dg.AssetIn()},
+        description=f"The chosen {target.label} configuration judged forward in time: for each year, fitted on "
+        "the years before it and scored on that year's buildings, all of them and those never seen before, with "
+        "the intervals calibrated the registered model's way. Logged to the candidates' MLflow run.",
+    )
+    def forward_evaluation(
+        context: dg.AssetExecutionContext,
+        candidates: CandidateSet,
+        training_data: pd.DataFrame,
+        training: TrainingPolicy,
+        mlflow: MlflowTracking,
+        artifacts: ArtifactStore,
+    ) -> dg.Output[ForwardEvaluation]:
+        with transient_errors_retried(context):
+            evaluation, figure = evaluate_and_log_forward(
+                candidates, training_data, mlflow.tracker(), training.n_jobs, artifacts.folder("forward", target.key)
+            )
+        return dg.Output(evaluation, metadata=forward_metadata(evaluation, candidates, figure))
+
+    return forward_evaluation
+
+
+def forward_metadata(evaluation: ForwardEvaluation, candidates: CandidateSet, figure: Path) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "configuration": candidates.winner.name,
+        "forward": markdown_table(
+            [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in evaluation.rows]
+        ),
+        "interval_novelty_scale": round(evaluation.novelty_scale, 4),
+        "mlflow_run_id": candidates.parent_run_id,
+    }
+    for population in POPULATIONS:
+        pooled = evaluation.pooled(population)
+        if pooled is None:
+            metadata["scored_years"] = f"none: no year has {MIN_HISTORY_YEARS} earlier years to be fitted on"
+            return metadata
+        metadata[f"{population}_buildings"] = int(pooled["rows"])  # type: ignore[call-overload]
+        for metric in ("r2_log", "median_ape", "coverage"):
+            metadata[f"pooled_{population}_{metric}"] = round(float(pooled[metric]), 4)  # type: ignore[arg-type]
+    metadata["plot"] = embedded_images({"Forward evaluation": figure})
+    return metadata
+
+
 TARGET_ASSETS: list[dg.AssetsDefinition] = [
-    factory(target) for target in TARGET_SPECS for factory in (_candidates_asset, _model_asset)
+    factory(target) for target in TARGET_SPECS for factory in (_candidates_asset, _model_asset, _forward_asset)
 ]
