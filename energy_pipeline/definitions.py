@@ -8,7 +8,14 @@ from energy_pipeline.orchestration.assets import ablation, buildings, models, pr
 from energy_pipeline.orchestration.automation import automation_sensor
 from energy_pipeline.orchestration.checks import data_quality, monitoring
 from energy_pipeline.orchestration.checks.champion import CHAMPION_GATE_CHECKS
-from energy_pipeline.orchestration.jobs import ablation_job, ingest_job, profile_job, serving_job, training_job
+from energy_pipeline.orchestration.jobs import (
+    ablation_job,
+    ingest_job,
+    monitoring_job,
+    profile_job,
+    serving_job,
+    training_job,
+)
 from energy_pipeline.orchestration.resources import resources_for
 from energy_pipeline.orchestration.schedules import retraining_schedule
 from energy_pipeline.orchestration.sensors import champion_changed_sensor, landing_files_sensor, run_failure_alert
@@ -32,7 +39,7 @@ def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Defin
             *dg.load_assets_from_modules([serving]),
         ],
         asset_checks=[*dg.load_asset_checks_from_modules([data_quality, monitoring]), *CHAMPION_GATE_CHECKS],
-        jobs=[ingest_job, profile_job, training_job, ablation_job, serving_job],
+        jobs=[ingest_job, profile_job, training_job, monitoring_job, ablation_job, serving_job],
         schedules=[retraining_schedule],
         sensors=[landing_files_sensor, champion_changed_sensor, run_failure_alert, automation_sensor],
         resources={**resources_for(environment()), **(resources or {})},

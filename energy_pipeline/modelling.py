@@ -24,7 +24,7 @@ from energy_pipeline.domain.diagnostics import (
     residuals_by_property_type,
 )
 from energy_pipeline.domain.features import MODEL_INPUTS, input_categories, model_inputs
-from energy_pipeline.domain.forward import POOLED, ForwardEvaluation, evaluate_forward
+from energy_pipeline.domain.forward import POOLED, POPULATIONS, ForwardEvaluation, evaluate_forward
 from energy_pipeline.domain.gate import GateDecision, GateFloors, decide
 from energy_pipeline.domain.intervals import INTERVAL_COVERAGE
 from energy_pipeline.domain.monitoring import reference_profile
@@ -256,15 +256,34 @@ def select_and_register(
     )
 
 
+@dataclass
+class ForwardReport:
+    """The chosen configuration's forward evaluation, and every tuned candidate's pooled forward figures beside
+    its CV score: the selection yardstick (grouped CV) next to the question the City asks (forward)."""
+
+    evaluation: ForwardEvaluation
+    by_candidate: list[dict[str, object]]
+    figure: Path
+
+
 def evaluate_and_log_forward(
     candidates: CandidateSet, data: pd.DataFrame, tracker: TrainingTracker, n_jobs: int, figures_dir: Path
-) -> tuple[ForwardEvaluation, Path]:
+) -> ForwardReport:
     """The chosen configuration judged forward in time (`domain/forward.py`); the table, the pooled figures (and
-    each year's, as steps) and the plot go to the candidates' MLflow run."""
+    each year's, as steps) and the plot go to the candidates' MLflow run, with every candidate's pooled figures."""
     target, winner = candidates.target, candidates.winner
-    evaluation = evaluate_forward(
-        winner.estimator, data, log_target(data, target.column), data[HOLDOUT].to_numpy(), INTERVAL_COVERAGE, n_jobs
-    )
+    y_log, held_out = log_target(data, target.column), data[HOLDOUT].to_numpy()
+    evaluations = {
+        result.name: evaluate_forward(result.estimator, data, y_log, held_out, INTERVAL_COVERAGE, n_jobs)
+        for result in candidates.results
+        if result.ok and result.estimator is not None
+    }
+    evaluation = evaluations[winner.name]
+    by_candidate = [
+        _forward_row(result, evaluations[result.name], result.name == winner.name)
+        for result in sorted(candidates.results, key=lambda r: -r.cv.get("r2_log_mean", -np.inf))
+        if result.name in evaluations
+    ]
     path = figures_dir / "forward_evaluation.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     figure = forward_figure(evaluation.frame(), target)
@@ -282,8 +301,18 @@ def evaluate_and_log_forward(
                     mlflow.log_metric(name, float(row[metric]), step=int(row["year"]))  # type: ignore[call-overload]
         if evaluation.rows:
             mlflow.log_table(evaluation.frame().astype({"year": str}), "forward/evaluation.json")
+            mlflow.log_table(pd.DataFrame(by_candidate), "forward/by_candidate.json")
         mlflow.log_artifact(str(path), artifact_path="forward")
-    return evaluation, path
+    return ForwardReport(evaluation=evaluation, by_candidate=by_candidate, figure=path)
+
+
+def _forward_row(result: CandidateResult, evaluation: ForwardEvaluation, chosen: bool) -> dict[str, object]:
+    row: dict[str, object] = {"candidate": result.name, "chosen": chosen, "cv_r2_log": result.cv.get("r2_log_mean")}
+    for population in POPULATIONS:
+        pooled = evaluation.pooled(population)
+        for metric in ("r2_log", "median_ape", "coverage"):
+            row[f"forward_{population}_{metric}"] = None if pooled is None else pooled.get(metric)
+    return row
 
 
 def _protocol_2016(

@@ -1,7 +1,5 @@
 """Modelling assets: pooled training data, then per target the tuned candidates and the registered model."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
@@ -10,6 +8,7 @@ from energy_pipeline.domain.forward import MIN_HISTORY_YEARS, POPULATIONS, Forwa
 from energy_pipeline.modelling import (
     HOLDOUT,
     CandidateSet,
+    ForwardReport,
     SearchSettings,
     SelectionOutcome,
     data_digest,
@@ -216,15 +215,16 @@ def _forward_asset(target: TargetSpec) -> dg.AssetsDefinition:
         artifacts: ArtifactStore,
     ) -> dg.Output[ForwardEvaluation]:
         with transient_errors_retried(context):
-            evaluation, figure = evaluate_and_log_forward(
+            report = evaluate_and_log_forward(
                 candidates, training_data, mlflow.tracker(), training.n_jobs, artifacts.folder("forward", target.key)
             )
-        return dg.Output(evaluation, metadata=forward_metadata(evaluation, candidates, figure))
+        return dg.Output(report.evaluation, metadata=forward_metadata(report, candidates))
 
     return forward_evaluation
 
 
-def forward_metadata(evaluation: ForwardEvaluation, candidates: CandidateSet, figure: Path) -> dict[str, object]:
+def forward_metadata(report: ForwardReport, candidates: CandidateSet) -> dict[str, object]:
+    evaluation = report.evaluation
     metadata: dict[str, object] = {
         "configuration": candidates.winner.name,
         "forward": markdown_table(
@@ -241,7 +241,10 @@ def forward_metadata(evaluation: ForwardEvaluation, candidates: CandidateSet, fi
         metadata[f"{population}_buildings"] = int(pooled["rows"])  # type: ignore[call-overload]
         for metric in ("r2_log", "median_ape", "coverage"):
             metadata[f"pooled_{population}_{metric}"] = round(float(pooled[metric]), 4)  # type: ignore[arg-type]
-    metadata["plot"] = embedded_images({"Forward evaluation": figure})
+    metadata["by_candidate"] = markdown_table(
+        [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in report.by_candidate]
+    )
+    metadata["plot"] = embedded_images({"Forward evaluation": report.figure})
     return metadata
 
 
