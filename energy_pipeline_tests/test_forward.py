@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from energy_pipeline.domain.candidates import CANDIDATES
+from energy_pipeline.domain.candidates import CANDIDATES, DEFAULT_CANDIDATES
 from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, TARGET_ENERGY
+from energy_pipeline.domain.features import MODEL_INPUTS
 from energy_pipeline.domain.forward import POOLED, evaluate_forward, forward_folds
 from energy_pipeline.domain.protocol import log_target
 from energy_pipeline.modelling import HOLDOUT
@@ -74,3 +75,18 @@ def test_forward_scores_of_a_real_model_on_real_years(rows: pd.DataFrame) -> Non
     assert 0.6 < evaluation.pooled("all")["r2_log"] < 0.95
     assert evaluation.pooled("new")["r2_log"] < evaluation.pooled("all")["r2_log"]
     assert 0.6 < evaluation.pooled("all")["coverage"] < 0.95
+
+
+@pytest.mark.parametrize("name", [c for c in DEFAULT_CANDIDATES if c != "mean_baseline"])
+def test_an_unseen_future_year_gets_the_predictions_of_its_buildings(rows: pd.DataFrame, name: str) -> None:
+    """The year reaches the models only through a building's age, so scoring the same buildings twelve years
+    after any year trained on moves their predictions by what twelve years of age are worth, not wildly."""
+    fit = rows[rows[DATA_YEAR] < 2018]
+    model = CANDIDATES[name].pipeline().fit(fit[list(MODEL_INPUTS)], log_target(fit, TARGET_ENERGY))
+    scored = rows.loc[rows[DATA_YEAR] == 2018, list(MODEL_INPUTS)]
+    later = scored.assign(**{DATA_YEAR: 2030})
+    now, then = model.predict(scored), model.predict(later)
+    assert np.isfinite(then).all()
+    shift = then - now  # log1p kBtu
+    assert np.abs(np.median(shift)) < np.log(1.25)
+    assert np.quantile(np.abs(shift), 0.99) < np.log(2.0)
