@@ -24,8 +24,10 @@ UNPARTITIONED = (
     "training_data",
     "feature_ablation",
     "site_energy_candidates",
+    "site_energy_forward_evaluation",
     "site_energy_model",
     "ghg_emissions_candidates",
+    "ghg_emissions_forward_evaluation",
     "ghg_emissions_model",
 )
 

@@ -162,7 +162,7 @@ class SelectionOutcome:
     version: RegisteredVersion
     protocol_2016: dict[str, float] | None
     runner_up: str | None = None
-    lead_r2_log: float | None = None  # winner's CV R² (log) minus the runner-up's
+    lead_r2_log: float | None = None  # winner's CV R² (log) minus the runner-up's (< 0 when cost chose it)
     figures: dict[str, Path] = field(default_factory=dict)  # title -> PNG (also logged to the MLflow run)
     model: Any = field(default=None, repr=False)  # the registered estimator, as fitted in this process
 
@@ -237,8 +237,9 @@ def select_and_register(
             },
         )
         tracker.record_decision(version, decision, holdout)
-    ranked = sorted((r for r in candidates.results if r.ok), key=lambda r: -r.cv["r2_log_mean"])
-    runner_up = ranked[1] if len(ranked) > 1 else None
+    # the best of the others by CV: with serving cost counted the winner need not be the best, so the lead can be < 0
+    others = sorted((r for r in candidates.results if r.ok and r is not winner), key=lambda r: -r.cv["r2_log_mean"])
+    runner_up = others[0] if others else None
     return SelectionOutcome(
         target=target,
         winner=winner.name,

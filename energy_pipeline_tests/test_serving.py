@@ -17,12 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_pipeline.benchmarks.requests import portal_requests
-from energy_pipeline.domain.cleaning import clean_buildings
+from energy_pipeline.benchmarks.requests import kept_requests
 from energy_pipeline.domain.features import model_inputs
-from energy_pipeline.domain.harmonise import harmonise
-from energy_pipeline.domain.ingest import SOURCE_ROW, read_benchmarking_csv
-from energy_pipeline.domain.validation import validate_raw
 from energy_pipeline.serving.access_log import ACCESS_LOG_EVERY_ENV
 from energy_pipeline.serving.auth import API_KEY_ENV
 from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
@@ -65,10 +61,7 @@ def test_single_prediction_with_intervals_and_versions(served: dict[str, Any]) -
 
 def _kept_rows_as_posted(year: int) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """The rows training keeps of a year's export, and the same rows as the portal wrote them (API field names)."""
-    raw = harmonise(read_benchmarking_csv(export_path(year)))
-    cleaned = clean_buildings(raw, validate_raw(raw, year, 0.02).invalid_rows).cleaned
-    bodies = portal_requests(export_path(year))
-    return cleaned, [bodies[int(row)] for row in cleaned[SOURCE_ROW]]
+    return kept_requests(export_path(year), year)
 
 
 @pytest.mark.parametrize("year", ALL_YEARS)

@@ -7,9 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from energy_pipeline.domain.harmonise import parse_location
+from energy_pipeline.domain.cleaning import clean_buildings
+from energy_pipeline.domain.harmonise import harmonise, parse_location
 from energy_pipeline.domain.ingest import NULL_MARKERS, SOURCE_ROW, read_benchmarking_csv
 from energy_pipeline.domain.layouts import recognise
+from energy_pipeline.domain.validation import validate_raw
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.serving.schemas import Building
 
@@ -55,18 +57,15 @@ def _json_value(field: str, value: object) -> Any:
     return str(value)
 
 
+def kept_requests(source: Path, year: int) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The rows training keeps of a year's export (harmonised and cleaned as the pipeline does), and the same rows
+    as the portal wrote them (`portal_requests`): what a champion trained on that year must accept."""
+    raw = harmonise(read_benchmarking_csv(source))
+    cleaned = clean_buildings(raw, validate_raw(raw, year, 0.02).invalid_rows).cleaned
+    bodies = portal_requests(source)
+    return cleaned, [bodies[int(row)] for row in cleaned[SOURCE_ROW]]
+
+
 def real_buildings(count: int, year: int = 2016) -> list[dict[str, Any]]:
-    """The first `count` non-residential rows of the year's export that pass the request schema, as the portal
-    gives them (JSON-ready dicts)."""
-    buildings = []
-    for body in portal_requests(export_file(year)).values():
-        if body.get("building_type") != "NonResidential":
-            continue
-        try:
-            Building(**body)
-        except ValueError:
-            continue
-        buildings.append(body)
-        if len(buildings) == count:
-            break
-    return buildings
+    """The first `count` rows of the year's export that training keeps, as the portal gives them (JSON-ready)."""
+    return kept_requests(export_file(year), year)[1][:count]
