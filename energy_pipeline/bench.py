@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import dagster as dg
 
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", nargs="?", default="all", choices=modes)
     parser.add_argument("asset", nargs="?")
     parser.add_argument("partition", nargs="?")
+    parser.add_argument("scratch", nargs="?", help="growth-one: the folder a step reads its input from")
     args = parser.parse_args(argv)
     if args.mode == "import-only":
         import energy_pipeline.definitions  # noqa: F401 - what every child pays before its asset
@@ -126,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_graph_child(args.asset, changed_only=args.partition == "changed-only")
     if args.mode == "growth-one":
-        from energy_pipeline.benchmarks.growth import train_once
+        from energy_pipeline.benchmarks.growth import run_step
 
-        train_once(int(args.asset))
+        run_step(int(args.asset), args.partition, Path(args.scratch))
         return 0
     if args.mode == "growth":
         from energy_pipeline.benchmarks.growth import run_growth_benchmark

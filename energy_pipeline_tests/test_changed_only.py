@@ -12,8 +12,9 @@ from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline_tests.conftest import copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
 
-JOBS = ("ingest_job", "profile_job", "training_job")
+JOBS = ("ingest_job", "profile_job", "training_job", "monitoring_job")
 MODEL = "energy-pipeline-site-energy"
+MONITORING = ("cleaned_buildings_drift", "champion_performance_on_year")
 
 
 def _data_version(instance: dg.DagsterInstance, asset: str, partition: str | None = None) -> str | None:
@@ -28,7 +29,14 @@ def test_unchanged_inputs_skip_every_job_after_the_ingest_and_a_changed_export_r
         client = MlflowClient(defs.resources["mlflow"].tracking_uri)
         first = run_pipeline(instance, defs, jobs=JOBS, changed_only=True)  # nothing yet: everything runs
         assert all(r.success and not r.fresh for r in first), format_summary(first)
-        assert first[-1].stale["training_data"] == "never materialized"
+        assert [r.label for r in first] == ["ingest 2015", "profile", "training", "monitor 2015"]
+        assert first[2].stale["training_data"] == "never materialized"
+        # the ingest met no champion; after training the year is checked again, against the new champion
+        at_ingest = {name.split(":")[1]: text for name, _, text in first[0].checks}
+        assert all(at_ingest[check].startswith("no champion yet") for check in MONITORING), at_ingest
+        monitored = {name.split(":")[1]: text for name, _, text in first[-1].checks}
+        assert set(monitored) == set(MONITORING)
+        assert not any("no champion" in text for text in monitored.values()), monitored
         versions = len(client.search_model_versions(f"name='{MODEL}'"))
         cleaned_version = _data_version(instance, "cleaned_buildings", "2015")
         model_version = _data_version(instance, "site_energy_model")
@@ -49,7 +57,8 @@ def test_unchanged_inputs_skip_every_job_after_the_ingest_and_a_changed_export_r
         (landing / export_path(2015).name).write_bytes(b"".join(lines[:-1]))  # one building fewer
         changed = run_pipeline(instance, defs, jobs=JOBS, changed_only=True)
         assert all(r.success and not r.fresh for r in changed), format_summary(changed)
-        training = changed[-1]
+        assert [r.label for r in changed][-2:] == ["training", "monitor 2015"]
+        training = changed[-2]
         assert "cleaned_buildings" in training.stale["training_data"]
         assert "new data version" in training.stale["training_data"]
         assert _data_version(instance, "cleaned_buildings", "2015") != cleaned_version

@@ -1,19 +1,20 @@
-"""How training cost grows with data: the real cleaned rows replicated x1, x5 and x10, each copy a new set of
-buildings with its floor areas, floors and coordinates jittered, trained the way the training assets train
-(grid search on the protocol's grouped splits, then the final fit), each size in its own child process so its
-peak memory is its own.
-
-A reduced, fixed setting keeps x10 within minutes on 2 cores: three families (ridge, extra_trees, lightgbm), the
-`tiny` grid and one CV seed (5 folds). The default grid multiplies every figure by about its number of
-combinations; the shape of the growth is what this reports.
+"""How each training asset's cost grows with data: the real cleaned rows of every shipped year replicated x1 and
+x10, each copy a new set of buildings with its floor areas, floors and coordinates jittered. Each training step
+runs as its asset runs it (the default candidates on the default grid and the protocol's grouped splits; the
+forward evaluation of every candidate; the final fit and the held-out scoring), one target (site energy), each
+step in its own child process so its wall time and peak memory are its own. A step reads the one before's output
+from a scratch folder, as an asset reads its input; MLflow logging is left out (it does not grow with rows).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,8 @@ import pandas as pd
 from energy_pipeline.benchmarks.common import machine
 from energy_pipeline.domain.features import USE_GFAS
 
-FACTORS = (1, 5, 10)
-FAMILIES = ("ridge", "extra_trees", "lightgbm")
+FACTORS = (1, 10)
+STEPS = ("training_data", "candidates", "forward_evaluation", "model")
 JITTERED = ("property_gfa_total", "property_gfa_parking", "property_gfa_buildings", *USE_GFAS)
 SEED = 42
 
@@ -62,36 +63,70 @@ def replicated(cleaned: pd.DataFrame, factor: int) -> pd.DataFrame:
     return pd.concat(copies, ignore_index=True)
 
 
-def train_once(factor: int) -> None:
-    """Child: tune the families and fit the winner on `factor` x the data."""
+def run_step(factor: int, step: str, scratch: Path) -> None:
+    """Child: one training step on `factor` x the data, its input read from and its output written to `scratch`."""
+    from energy_pipeline.domain.candidates import DEFAULT_CANDIDATES
     from energy_pipeline.domain.columns import BUILDING_ID, TARGET_ENERGY
     from energy_pipeline.domain.features import MODEL_INPUTS
+    from energy_pipeline.domain.forward import evaluate_forward
+    from energy_pipeline.domain.intervals import INTERVAL_COVERAGE
     from energy_pipeline.domain.protocol import Protocol, log_target
-    from energy_pipeline.domain.training import fit_final, select_winner, tune_candidate
+    from energy_pipeline.domain.training import (
+        evaluate_holdout,
+        fit_final,
+        measure_cost,
+        select_winner,
+        tune_candidate,
+    )
     from energy_pipeline.modelling import HOLDOUT, training_frame
 
-    frame = training_frame(replicated(cleaned_rows(), factor))
-    train = frame[~frame[HOLDOUT]]
+    def load(name: str) -> Any:
+        with (scratch / f"{name}.pkl").open("rb") as file:
+            return pickle.load(file)
+
+    def save(name: str, value: object) -> None:
+        with (scratch / f"{name}.pkl").open("wb") as file:
+            pickle.dump(value, file)
+
+    if step == "training_data":
+        frame = training_frame(replicated(cleaned_rows(), factor))
+        save(step, frame)
+        print(len(frame), flush=True)
+        return
+    frame = load("training_data")
+    train, held_out = frame[~frame[HOLDOUT]], frame[frame[HOLDOUT]]
     X, y = train[list(MODEL_INPUTS)], log_target(train, TARGET_ENERGY)
-    splits = Protocol(seeds=(42,)).splits(train[BUILDING_ID])
-    results = [tune_candidate(name, X, y, splits, "tiny", n_jobs=2) for name in FAMILIES]
-    fit_final(select_winner(results)[0], X, train[TARGET_ENERGY].to_numpy())
+    if step == "candidates":
+        splits = Protocol(seeds=(42,)).splits(train[BUILDING_ID])
+        results = [
+            measure_cost(tune_candidate(name, X, y, splits, "default", n_jobs=2), X.head(50))
+            for name in DEFAULT_CANDIDATES
+        ]
+        save(step, results)
+    elif step == "forward_evaluation":
+        y_all, flags = log_target(frame, TARGET_ENERGY), frame[HOLDOUT].to_numpy()
+        for result in load("candidates"):
+            evaluate_forward(result.estimator, frame, y_all, flags, INTERVAL_COVERAGE, n_jobs=2)
+    elif step == "model":
+        final = fit_final(select_winner(load("candidates"))[0], X, train[TARGET_ENERGY].to_numpy())
+        evaluate_holdout(final, held_out[list(MODEL_INPUTS)], held_out[TARGET_ENERGY].to_numpy())
     print(len(frame), flush=True)
 
 
-def _child(factor: int) -> dict[str, Any]:
+def _child(factor: int, step: str, scratch: Path) -> dict[str, Any]:
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-W", "ignore", "-m", "energy_pipeline.bench", "growth-one", str(factor)],
+        [sys.executable, "-W", "ignore", "-m", "energy_pipeline.bench", "growth-one", str(factor), step, str(scratch)],
         stdout=subprocess.PIPE,
         text=True,
     )
     _, status, usage = os.wait4(process.pid, 0)
     rows = int(process.stdout.read().strip().splitlines()[-1]) if process.stdout else 0
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"growth child x{factor} failed with status {status}")
+        raise RuntimeError(f"growth child x{factor} {step} failed with status {status}")
     return {
         "factor": factor,
+        "step": step,
         "rows": rows,
         "wall_seconds": round(time.perf_counter() - start, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
@@ -99,13 +134,24 @@ def _child(factor: int) -> dict[str, Any]:
 
 
 def run_growth_benchmark() -> dict[str, Any]:
-    sizes = [_child(factor) for factor in FACTORS]
-    base = sizes[0]
-    for size in sizes:
-        size["wall_over_x1"] = round(size["wall_seconds"] / base["wall_seconds"], 2)
-        size["memory_over_x1"] = round(size["peak_rss_mb"] / base["peak_rss_mb"], 2)
+    steps = []
+    for factor in FACTORS:
+        with tempfile.TemporaryDirectory(prefix=f"growth-x{factor}-") as scratch:
+            for step in STEPS:
+                steps.append(_child(factor, step, Path(scratch)))
+                print(f"growth x{factor} {step}: {steps[-1]}", file=sys.stderr, flush=True)
+    base = {s["step"]: s for s in steps if s["factor"] == FACTORS[0]}
+    for step in steps:
+        step["wall_over_x1"] = round(step["wall_seconds"] / base[step["step"]]["wall_seconds"], 2)
+        step["memory_over_x1"] = round(step["peak_rss_mb"] / base[step["step"]]["peak_rss_mb"], 2)
     return {
         "machine": machine(),
-        "setting": {"families": list(FAMILIES), "grid": "tiny", "cv": "5 grouped folds, seed 42", "n_jobs": 2},
-        "sizes": sizes,
+        "setting": {
+            "target": "site energy",
+            "candidates": "DEFAULT_CANDIDATES",
+            "grid": "default",
+            "cv": "5 grouped folds, seed 42",
+            "n_jobs": 2,
+        },
+        "steps": steps,
     }
