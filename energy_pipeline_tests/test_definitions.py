@@ -21,8 +21,10 @@ ASSETS = {
     "training_data",
     "feature_ablation",
     "site_energy_candidates",
+    "site_energy_forward_evaluation",
     "site_energy_model",
     "ghg_emissions_candidates",
+    "ghg_emissions_forward_evaluation",
     "ghg_emissions_model",
     "bento",
     "serving_image",
@@ -49,7 +51,7 @@ def test_every_asset_check_and_job_resolves() -> None:
     graph = defs.resolve_asset_graph()
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == ASSETS
     assert {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys} == CHECKS
-    for name in ("ingest_job", "profile_job", "training_job", "ablation_job", "serving_job"):
+    for name in ("ingest_job", "profile_job", "training_job", "monitoring_job", "ablation_job", "serving_job"):
         assert isinstance(defs.resolve_job_def(name), dg.JobDefinition)
     defs.resolve_all_job_defs()
 
@@ -79,6 +81,8 @@ def test_automation_schedule_and_sensors_are_registered_and_stopped_locally() ->
         "training_data",
         "site_energy_candidates",
         "ghg_emissions_candidates",
+        "site_energy_forward_evaluation",
+        "ghg_emissions_forward_evaluation",
         "site_energy_model",
         "ghg_emissions_model",
     }
