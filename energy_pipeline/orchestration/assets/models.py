@@ -223,13 +223,15 @@ def _forward_asset(target: TargetSpec) -> dg.AssetsDefinition:
     return forward_evaluation
 
 
+def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
 def forward_metadata(report: ForwardReport, candidates: CandidateSet) -> dict[str, object]:
     evaluation = report.evaluation
     metadata: dict[str, object] = {
         "configuration": candidates.winner.name,
-        "forward": markdown_table(
-            [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in evaluation.rows]
-        ),
+        "forward": markdown_table(_rounded(evaluation.rows)),
         "interval_novelty_scale": round(evaluation.novelty_scale, 4),
         "mlflow_run_id": candidates.parent_run_id,
     }
@@ -241,9 +243,7 @@ def forward_metadata(report: ForwardReport, candidates: CandidateSet) -> dict[st
         metadata[f"{population}_buildings"] = int(pooled["rows"])  # type: ignore[call-overload]
         for metric in ("r2_log", "median_ape", "coverage"):
             metadata[f"pooled_{population}_{metric}"] = round(float(pooled[metric]), 4)  # type: ignore[arg-type]
-    metadata["by_candidate"] = markdown_table(
-        [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in report.by_candidate]
-    )
+    metadata["by_candidate"] = markdown_table(_rounded(report.by_candidate))
     metadata["plot"] = embedded_images({"Forward evaluation": report.figure})
     return metadata
 
