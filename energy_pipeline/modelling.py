@@ -219,7 +219,7 @@ def select_and_register(
         version = tracker.log_and_register(
             final,
             model_name,
-            X_train.head(50),
+            X_train,
             metadata={
                 "target": target.column,
                 "unit": target.unit,

@@ -25,6 +25,9 @@ from energy_pipeline.domain.gate import GateDecision
 from energy_pipeline.domain.training import CandidateResult, HoldoutEvaluation
 
 CHAMPION = "champion"
+# Real training rows logged with each registered winner: what serving checks its compiled scorer against.
+CHECK_ROWS_ARTIFACT = "serving/check_rows.json"
+CHECK_ROW_COUNT = 200
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,11 @@ class TrainingTracker:
     def log_and_register(
         self, model: Any, name: str, X_example: pd.DataFrame, metadata: dict[str, Any]
     ) -> RegisteredVersion:
-        """Log the winner with signature and input example and register it as a new version of `name`."""
+        """Log the winner with signature and input example and register it as a new version of `name`. A sample
+        of its real training rows goes with it (`CHECK_ROWS_ARTIFACT`): serving checks its fast scorer on them."""
         signature = infer_signature(X_example, np.asarray(model.predict(X_example)))
+        check_rows = X_example.sample(n=min(CHECK_ROW_COUNT, len(X_example)), random_state=0)
+        mlflow.log_text(check_rows.to_json(orient="split", index=False), CHECK_ROWS_ARTIFACT)
         info = mlflow.sklearn.log_model(
             model,
             name="model",

@@ -226,3 +226,68 @@ def test_bulk_rows_walked_on_threads_sum_the_trees_as_one_thread_does(
     assert len(walked_by) == 3 and any(name.startswith("bulk-scoring") for name in walked_by)
     np.testing.assert_array_equal(threaded, one_thread)
     np.testing.assert_allclose(threaded, model.predict(data["holdout"][list(MODEL_INPUTS)]), rtol=1e-12, atol=0)
+
+
+def _ridge(data: dict[str, pd.DataFrame]) -> TransformedTargetRegressor:
+    return _fit(build_pipeline(Ridge()), data["train"])
+
+
+def test_any_error_while_compiling_falls_back_to_the_model_and_says_why(
+    data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade that renames a library internal the compiler reads must not take a serving worker down."""
+    model = _ridge(data)
+
+    def renamed_internal(model: object, texts: object) -> None:
+        raise AttributeError("'OneHotEncoder' object has no attribute '_legacy_mode'")
+
+    monkeypatch.setattr(fast_scoring, "_compile", renamed_internal)
+    scorer = compile_model(model, data["holdout"].head(20))
+    assert isinstance(scorer, PipelineScorer)
+    assert scorer.detail == "compiling failed: AttributeError: 'OneHotEncoder' object has no attribute '_legacy_mode'"
+    rows = data["holdout"].head(30)
+    np.testing.assert_array_equal(scorer.predict(frame_columns(rows)), model.predict(rows[list(MODEL_INPUTS)]))
+
+
+def test_any_error_while_checking_the_compiled_scorer_falls_back_to_the_model(
+    data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _ridge(data)
+    compiled, family = fast_scoring._compile(model, {})
+
+    def breaks_on_missing_floors(columns: dict[str, np.ndarray], memo: dict[str, object]) -> np.ndarray:
+        if np.isnan(np.asarray(columns["number_of_floors"], dtype=float)).any():
+            raise IndexError("index 7 is out of bounds")
+        return compiled(columns, memo)
+
+    monkeypatch.setattr(fast_scoring, "_compile", lambda model, texts: (breaks_on_missing_floors, family))
+    rows = data["holdout"].head(20).copy()
+    rows.loc[rows.index[4], "number_of_floors"] = np.nan
+    scorer = compile_model(model, rows)
+    assert isinstance(scorer, PipelineScorer)
+    assert scorer.detail == f"checking compiled {family} failed: IndexError: index 7 is out of bounds"
+
+
+def test_the_check_rows_catch_a_disagreement_three_example_rows_miss(
+    data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why serving checks on a sample of real rows stored with the model, not on its 3-row input example: a
+    compiled scorer wrong on a kind of building the example does not hold passes the example and fails the sample."""
+    model = _ridge(data)
+    compiled, family = fast_scoring._compile(model, {})
+    example, sample = data["train"].head(3), data["train"].sample(n=200, random_state=0)
+    tallest_in_example = float(example["number_of_floors"].max())
+    assert (sample["number_of_floors"] > tallest_in_example).any()
+
+    def wrong_above_the_example(columns: dict[str, np.ndarray], memo: dict[str, object]) -> np.ndarray:
+        predicted = np.array(compiled(columns, memo), dtype=float)
+        predicted[np.asarray(columns["number_of_floors"], dtype=float) > tallest_in_example] *= 1.01
+        return predicted
+
+    monkeypatch.setattr(fast_scoring, "_compile", lambda model, texts: (wrong_above_the_example, family))
+    assert isinstance(compile_model(model, example), CompiledScorer)
+    on_sample = compile_model(model, sample)
+    assert isinstance(on_sample, PipelineScorer) and "disagreed with the model on the check rows" in on_sample.detail
+    monkeypatch.undo()
+    agreed = compile_model(model, sample)
+    assert isinstance(agreed, CompiledScorer) and agreed.detail == f"{family}; agreed with the model on 200 check rows"

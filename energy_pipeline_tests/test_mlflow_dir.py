@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import bentoml
+import httpx
 import mlflow
 import mlflow.sklearn
 import numpy as np
@@ -18,10 +22,12 @@ from sklearn.linear_model import Ridge
 
 from energy_pipeline.domain import forest_as_lightgbm
 from energy_pipeline.domain.fast_scoring import frame_columns
+from energy_pipeline.domain.features import MODEL_INPUTS
 from energy_pipeline.serving.bento_build import BOOSTING_PACKAGES
-from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir
+from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir, frame_from_split_json
 from energy_pipeline.serving.predictor import ServedModel
-from energy_pipeline.serving.service import FOREST_TEXTS, MODEL_ALIASES, SERVED_PIPELINE
+from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, MODEL_ALIASES, SERVED_PIPELINE
+from energy_pipeline.tracking import CHECK_ROW_COUNT, CHECK_ROWS_ARTIFACT
 
 
 @pytest.mark.parametrize("registered", sorted(MODEL_ALIASES.values()))
@@ -67,8 +73,92 @@ def test_a_bento_model_carries_the_registered_pipeline_and_its_forest_texts(
     assert texts == written
     from_skops = ServedModel.from_mlflow_dir(info.alias, Path(stored.path_of(MLFLOW_MODEL_FOLDER)), registered, version)
     assert from_bento.card == from_skops.card and from_bento.card.scoring.startswith("compiled")
+    assert from_skops.card.scoring.endswith(f"agreed with the model on {len(example)} check rows")  # the example's
     rows = frame_columns(example)
     np.testing.assert_array_equal(from_bento.scorer.predict(rows), from_skops.scorer.predict(rows))
+
+
+# A serving worker with no MLflow installed, as in the image: `None` in sys.modules makes every import of it fail.
+WITHOUT_MLFLOW = """
+import sys, json
+sys.modules.update(dict.fromkeys(("mlflow", "mlflow.sklearn")))
+from pathlib import Path
+import bentoml
+from energy_pipeline.domain.fast_scoring import frame_columns
+from energy_pipeline.domain.features import MODEL_INPUTS
+from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir, frame_from_split_json
+from energy_pipeline.serving.predictor import ServedModel
+from energy_pipeline.serving.service import FOREST_TEXTS, SERVED_PIPELINE
+scores = {}
+for info in bentoml.get(sys.argv[1]).info.all_models:
+    stored = bentoml.models.get(info.tag)
+    folder = Path(stored.path_of(MLFLOW_MODEL_FOLDER))
+    rows = frame_columns(MlflowModelDir.read(folder).input_example())
+    labels = stored.info.labels
+    carried = stored.custom_objects[SERVED_PIPELINE], stored.custom_objects[FOREST_TEXTS]
+    for source, objects in (("bento", carried), ("skops", (None, None))):
+        model = ServedModel.from_mlflow_dir(
+            info.alias, folder, labels["registered_model"], labels["registered_version"], *objects
+        )
+        scores[f"{info.alias}/{source}"] = model.scorer.predict(rows).tolist()
+print(json.dumps(scores))
+"""
+
+
+def test_the_bento_models_load_and_score_without_mlflow(served: dict[str, Any]) -> None:
+    """The serving image carries no MLflow: a worker must load each champion, from the pipeline the Bento carries
+    and from its skops file, and score with neither importing MLflow."""
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_MLFLOW, served["bento"]], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = json.loads(done.stdout)
+    assert sorted(scores) == sorted(f"{alias}/{source}" for alias in MODEL_ALIASES for source in ("bento", "skops"))
+    for alias in MODEL_ALIASES:
+        assert scores[f"{alias}/bento"] == scores[f"{alias}/skops"] and len(scores[f"{alias}/bento"]) > 0
+
+
+def test_a_pickled_model_without_mlflow_is_refused_with_its_remedy(tmp_path: Path) -> None:
+    model = Ridge().fit(np.arange(12.0).reshape(6, 2), np.arange(6.0))
+    mlflow.sklearn.save_model(model, str(tmp_path / "model"), serialization_format="cloudpickle")
+    probe = (
+        "import sys\nsys.modules.update(dict.fromkeys(('mlflow', 'mlflow.sklearn')))\n"
+        "from pathlib import Path\nfrom energy_pipeline.serving.mlflow_dir import MlflowModelDir\n"
+        f"MlflowModelDir.read(Path({str(tmp_path / 'model')!r})).load_sklearn()"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "cloudpickle model, which only MLflow reads" in done.stderr and "`bento` asset" in done.stderr
+
+
+@pytest.mark.parametrize("registered", sorted(MODEL_ALIASES.values()))
+def test_a_bento_model_carries_real_rows_its_scorer_is_checked_on(
+    served: dict[str, Any], registered: str, tmp_path: Path
+) -> None:
+    """The rows the run logged with its winner, carried by the Bento model: a worker checks its compiled scorer on
+    them, not on the 3-row input example."""
+    mlflow.set_tracking_uri(served["tracking_uri"])
+    info = next(m for m in bentoml.get(served["bento"]).info.all_models if m.tag.name == registered)
+    stored = bentoml.models.get(info.tag)
+    rows = stored.custom_objects[CHECK_ROWS]
+    logged = mlflow.artifacts.download_artifacts(
+        run_id=stored.info.labels["run_id"], artifact_path=CHECK_ROWS_ARTIFACT, dst_path=str(tmp_path)
+    )
+    pd.testing.assert_frame_equal(rows, frame_from_split_json(Path(logged).read_text()))
+    assert len(rows) == CHECK_ROW_COUNT and list(rows.columns) == list(MODEL_INPUTS)
+    assert not rows.duplicated().any() and rows["primary_property_type"].nunique() >= 10
+    served_model = ServedModel.from_mlflow_dir(
+        info.alias,
+        Path(stored.path_of(MLFLOW_MODEL_FOLDER)),
+        registered,
+        stored.info.labels["registered_version"],
+        stored.custom_objects[SERVED_PIPELINE],
+        stored.custom_objects[FOREST_TEXTS],
+        rows,
+    )
+    assert served_model.card.scoring.endswith(f"agreed with the model on {CHECK_ROW_COUNT} check rows")
+    model_info = httpx.get(f"{served['base']}/v1/model_info", timeout=10).json()
+    assert f"agreed with the model on {CHECK_ROW_COUNT} check rows" in json.dumps(model_info)
 
 
 def test_a_pickled_model_goes_through_mlflow(tmp_path: Path) -> None:

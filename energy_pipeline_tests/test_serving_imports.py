@@ -12,8 +12,8 @@ import yaml
 from energy_pipeline.serving.bento_build import BENTOFILE, BOOSTING_PACKAGES, SERVING_PACKAGES, boosting_packages
 from energy_pipeline.serving.mlflow_dir import MlflowModelDir
 
-# Importable here but absent from the serving image (mlflow-skinny, no training stack).
-NOT_IN_THE_IMAGE = ("pandera", "dagster", "xgboost", "sqlalchemy", "flask", "matplotlib", "pyarrow", "boto3")
+# Importable here but absent from the serving image (no MLflow, no training stack).
+NOT_IN_THE_IMAGE = ("pandera", "dagster", "xgboost", "mlflow", "sqlalchemy", "flask", "matplotlib", "pyarrow", "boto3")
 
 # `None` in sys.modules is how Python spells "absent": imports fail, importlib.util.find_spec answers None.
 PROBE = f"""
@@ -57,8 +57,8 @@ def test_the_probe_does_fail_on_a_training_module() -> None:
     assert done.returncode != 0 and "pandera" in done.stderr
 
 
-def test_serving_packages_leave_out_the_mlflow_server() -> None:
-    assert "mlflow-skinny" in SERVING_PACKAGES and "mlflow" not in SERVING_PACKAGES
+def test_serving_packages_leave_out_mlflow() -> None:
+    assert not [name for name in SERVING_PACKAGES if name.startswith("mlflow")]
 
 
 def test_bentofile_names_every_serving_package_and_skips_lock() -> None:

@@ -69,6 +69,7 @@ def run_image_benchmark(bento: str = "energy_pipeline:latest", starts: int = STA
             build_image(tag, image, "buildah")
             build_seconds = time.perf_counter() - started
             size_mb = image_size_bytes(image, "buildah") / 2**20
+            base_mb = image_size_bytes(base_image, "buildah") / 2**20
             runs = []
             for attempt in range(starts):
                 with running_image(image, free_port(), root / f"container-{attempt}.log") as running:
@@ -87,6 +88,8 @@ def run_image_benchmark(bento: str = "energy_pipeline:latest", starts: int = STA
         "builder": "buildah (vfs storage, chroot isolation)",
         "build_seconds": round(build_seconds, 1),
         "size_mb": round(size_mb, 1),
+        "base_image_mb": round(base_mb, 1),
+        "added_to_base_mb": round(size_mb - base_mb, 1),  # what the Bento brings: its packages, code and models
         "cold_start": {
             "runs": starts,
             "container_create_seconds_p50": _median([r.create_seconds for r in runs]),

@@ -13,6 +13,7 @@ on the check rows, falls back to the model itself: slower, never different.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,7 @@ SMALL_BATCH_ROWS = 16
 # and a batch at low concurrency leaves the other core idle (1,000 rows through 200 trees: 19 -> 10 ms).
 BULK_THREADS = min(2, os.cpu_count() or 1)
 CHECK_RTOL = 1e-9
+logger = logging.getLogger(__name__)
 
 
 class NotCompilable(TypeError):
@@ -549,20 +551,31 @@ class PipelineScorer:
 def compile_model(
     model: Any, check_rows: pd.DataFrame | None = None, forest_texts: ForestTexts | None = None
 ) -> Scorer:
-    """The fastest scorer that gives the model's own numbers on `check_rows` (e.g. its MLflow input example).
-    `forest_texts`: texts an earlier compile of the model wrote; the texts written here are added to it."""
+    """The fastest scorer that gives the model's own numbers on `check_rows` (a sample of real rows stored with
+    the model). `forest_texts`: texts an earlier compile of the model wrote; the texts written here are added.
+
+    Compiling reads library internals that an upgrade may rename: whatever goes wrong while compiling or checking
+    falls back to the model itself, with the reason, so a serving worker never goes down for its fast path."""
     try:
         predict, family = _compile(model, {} if forest_texts is None else forest_texts)
     except NotCompilable as reason:
         return PipelineScorer(model, f"no compiled form: {reason}")
+    except Exception as error:
+        logger.warning("compiling %s failed, scoring with the model itself", type(model).__name__, exc_info=True)
+        return PipelineScorer(model, f"compiling failed: {type(error).__name__}: {error}")
     compiled = CompiledScorer(predict, family)
-    if check_rows is not None and len(check_rows):
+    if check_rows is None or not len(check_rows):
+        return compiled
+    try:
         expected = PipelineScorer(model, "").predict(frame_columns(check_rows))
         one_by_one = [compiled.predict(frame_columns(check_rows.iloc[[i]])) for i in range(len(check_rows))]
         for got in (compiled.predict(frame_columns(check_rows)), np.concatenate(one_by_one)):
             if not np.allclose(got, expected, rtol=CHECK_RTOL, atol=0):
                 return PipelineScorer(model, f"compiled {family} disagreed with the model on the check rows")
-    return compiled
+    except Exception as error:
+        logger.warning("checking the compiled %s failed, scoring with the model itself", family, exc_info=True)
+        return PipelineScorer(model, f"checking compiled {family} failed: {type(error).__name__}: {error}")
+    return CompiledScorer(predict, f"{family}; agreed with the model on {len(check_rows)} check rows")
 
 
 def predict_rows(scorer: Scorer, rows: Sequence[Mapping[str, object]] | pd.DataFrame) -> np.ndarray:

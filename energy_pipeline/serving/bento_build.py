@@ -11,25 +11,35 @@ from pathlib import Path
 
 import bentoml
 import mlflow
+import pandas as pd
 import yaml
 from bentoml.exceptions import NotFound
+from mlflow.exceptions import MlflowException
 
 from energy_pipeline.domain.fast_scoring import ForestTexts, compile_model
-from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, SKOPS_FORMAT, MlflowModelDir
+from energy_pipeline.serving.mlflow_dir import (
+    MLFLOW_MODEL_FOLDER,
+    SKOPS_FORMAT,
+    MlflowModelDir,
+    frame_from_split_json,
+)
 from energy_pipeline.serving.service import (
+    CHECK_ROWS,
     FOREST_TEXTS,
     GHG_EMISSIONS_MODEL,
     MODEL_ALIASES,
     SERVED_PIPELINE,
+    SERVING_IMAGE,
     SITE_ENERGY_MODEL,
 )
+from energy_pipeline.tracking import CHECK_ROWS_ARTIFACT
 from energy_pipeline.version import hash_files
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
-# mlflow-skinny: MLflow's own loader for a model logged as a pickle (skops models are read without it, see
-# `mlflow_dir.py`); the same `mlflow` module without the tracking server, UI or DB drivers
 ALIAS_OF = {name: alias for alias, name in MODEL_ALIASES.items()}
-SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "mlflow-skinny", "skops", "pydantic", "fastapi", "bentoml")
+# No MLflow: every stored model carries its fitted pipeline (`import_champion`), and the skops file it falls back
+# to is read without MLflow (`mlflow_dir.py`). mlflow-skinny and what only it needs weighed 90 MB of the image.
+SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "skops", "pydantic", "fastapi", "bentoml")
 BOOSTING_PACKAGES = ("xgboost", "lightgbm")  # added per Bento, only for the models that need them
 # skops trusts sklearn's estimators by default, so only their fitted trees name a forest among the trusted types
 SKLEARN_TREE = "sklearn.tree._tree.Tree"
@@ -64,6 +74,7 @@ def import_champion(champion: Champion) -> bentoml.Model:
         logged = MlflowModelDir.read(Path(local))
         pipeline, forest_texts = logged.load_sklearn(), ForestTexts()
         compile_model(pipeline, forest_texts=forest_texts)  # fills forest_texts; each worker checks its own compile
+        check_rows = _check_rows(champion.run_id, folder)
         return bentoml.mlflow.import_model(
             tag,
             local,
@@ -73,8 +84,18 @@ def import_champion(champion: Champion) -> bentoml.Model:
                 "winner": champion.winner,
                 "run_id": champion.run_id,
             },
-            custom_objects={SERVED_PIPELINE: pipeline, FOREST_TEXTS: forest_texts},
+            custom_objects={SERVED_PIPELINE: pipeline, FOREST_TEXTS: forest_texts, CHECK_ROWS: check_rows},
         )
+
+
+def _check_rows(run_id: str, folder: str) -> pd.DataFrame | None:
+    """The real rows the run logged with its winner, or None for a run from before they were logged (its worker
+    then checks on the input example)."""
+    try:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=CHECK_ROWS_ARTIFACT, dst_path=folder)
+    except (MlflowException, OSError):  # no such artifact: the stores differ in how they say it
+        return None
+    return frame_from_split_json(Path(local).read_text())
 
 
 def boosting_packages(model: MlflowModelDir) -> set[str]:
@@ -132,26 +153,33 @@ def build_bento(champions: list[Champion], project_root: Path, base_image: str, 
     by_name = {c.registered_model: c.version for c in champions}
     options = yaml.safe_load(BENTOFILE.read_text())
     packages = serving_packages(models)
-    inputs = [*(str(m.tag) for m in models), base_image, python_version, *packages]
+    script = (project_root / options["docker"]["setup_script"]).read_text()
+    inputs = [*(str(m.tag) for m in models), base_image, python_version, *packages, script]
     digest = build_digest(project_root, options, inputs)
     version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}-s{digest}"
     try:
         return bentoml.get(f"energy_pipeline:{version}")
     except NotFound:
         pass
-    return bentoml.bentos.build(
-        options["service"],
-        name=options["name"],
-        version=version,
-        labels={
-            "site_energy_version": by_name[SITE_ENERGY_MODEL],
-            "ghg_emissions_version": by_name[GHG_EMISSIONS_MODEL],
-        },
-        build_ctx=str(project_root),
-        include=options["include"],
-        exclude=options["exclude"],
-        # by alias: the service asks for `site_energy`, and BentoML answers with exactly this Bento's model
-        models=[{"tag": str(m.tag), "alias": ALIAS_OF[m.tag.name]} for m in models],
-        python={**options["python"], "packages": packages},
-        docker={"base_image": base_image, "python_version": python_version},
-    )
+    # BentoML appends the setup script to a list the service's image shares with each build's copy of it: left
+    # there, the next build in this process would refuse to add its packages. Restored after each build.
+    post_commands = list(SERVING_IMAGE.post_commands)
+    try:
+        return bentoml.bentos.build(
+            options["service"],
+            name=options["name"],
+            version=version,
+            labels={
+                "site_energy_version": by_name[SITE_ENERGY_MODEL],
+                "ghg_emissions_version": by_name[GHG_EMISSIONS_MODEL],
+            },
+            build_ctx=str(project_root),
+            include=options["include"],
+            exclude=options["exclude"],
+            # by alias: the service asks for `site_energy`, and BentoML answers with exactly this Bento's model
+            models=[{"tag": str(m.tag), "alias": ALIAS_OF[m.tag.name]} for m in models],
+            python={**options["python"], "packages": packages},
+            docker={**options["docker"], "base_image": base_image, "python_version": python_version},
+        )
+    finally:
+        SERVING_IMAGE.post_commands[:] = post_commands

@@ -47,8 +47,13 @@ class MlflowModelDir:
     def load_sklearn(self) -> Any:
         flavor = self.spec["flavors"]["sklearn"]
         if flavor.get("serialization_format") != SKOPS_FORMAT:
-            import mlflow.sklearn  # pickle or cloudpickle: MLflow's own loader and its safety switch
-
+            try:
+                import mlflow.sklearn  # pickle or cloudpickle: MLflow's own loader and its safety switch
+            except ImportError:  # the serving image carries no MLflow
+                raise RuntimeError(
+                    f"{self.path} holds a {flavor.get('serialization_format')} model, which only MLflow reads: "
+                    "serve a Bento built by the `bento` asset, which stores the fitted pipeline with the model"
+                ) from None
             return mlflow.sklearn.load_model(str(self.path))
         import skops.io
 
@@ -59,5 +64,10 @@ class MlflowModelDir:
         info = self.spec.get("saved_input_example_info") or {}
         if info.get("type") != "dataframe" or info.get("pandas_orient", "split") != "split":
             return None
-        parsed = json.loads((self.path / info["artifact_path"]).read_text())
-        return pd.DataFrame(parsed["data"], columns=parsed["columns"])
+        return frame_from_split_json((self.path / info["artifact_path"]).read_text())
+
+
+def frame_from_split_json(text: str) -> pd.DataFrame:
+    """A DataFrame from pandas' `split` JSON, values as written (no dtype guessing, as MLflow reads examples)."""
+    parsed = json.loads(text)
+    return pd.DataFrame(parsed["data"], columns=parsed["columns"])

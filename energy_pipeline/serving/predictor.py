@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -45,13 +46,15 @@ class ServedModel:
         version: str,
         pipeline: Any = None,
         forest_texts: ForestTexts | None = None,
+        check_rows: pd.DataFrame | None = None,
     ) -> ServedModel:
         """`pipeline`: the directory's fitted pipeline when the caller already holds it, else it is read from the
-        directory; `forest_texts`: those an earlier compile of it wrote (`compile_model`)."""
+        directory; `forest_texts`: those an earlier compile of it wrote (`compile_model`); `check_rows`: the real
+        rows the fast scorer must agree on with the pipeline (else the model's input example)."""
         logged = MlflowModelDir.read(path)
         metadata = logged.metadata
         estimator = logged.load_sklearn() if pipeline is None else pipeline
-        scorer = compile_model(estimator, logged.input_example(), forest_texts)
+        scorer = compile_model(estimator, logged.input_example() if check_rows is None else check_rows, forest_texts)
         intervals = model_intervals(metadata)
         card = ModelCard(
             registered_model=registered_model,

@@ -53,8 +53,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
 GHG_EMISSIONS_MODEL = "energy-pipeline-ghg-emissions"
 MODEL_ALIASES = {"site_energy": SITE_ENERGY_MODEL, "ghg_emissions": GHG_EMISSIONS_MODEL}  # alias -> registered
-# A stored model's custom objects (`bento_build.import_champion`): its fitted pipeline and its forests' texts
-SERVED_PIPELINE, FOREST_TEXTS = "sklearn_pipeline", "forest_texts"
+# A stored model's custom objects (`bento_build.import_champion`): its fitted pipeline, its forests' texts and
+# the real rows its fast scorer is checked on before use
+SERVED_PIPELINE, FOREST_TEXTS, CHECK_ROWS = "sklearn_pipeline", "forest_texts", "check_rows"
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 SERVICE_NAME = "energy_pipeline"  # BentoML's name: `services.energy_pipeline.…` options address it
 TRAFFIC = {"timeout": 3}  # the largest batch scores in well under 1 s; see the module docstring
@@ -102,6 +103,7 @@ def _served(key: str) -> ServedModel:
         stored.info.labels["registered_version"],
         pipeline=stored.custom_objects.get(SERVED_PIPELINE),  # None: stored without it, read the skops file
         forest_texts=stored.custom_objects.get(FOREST_TEXTS),
+        check_rows=stored.custom_objects.get(CHECK_ROWS),  # None: stored without them, check on the input example
     )
 
 
