@@ -61,7 +61,8 @@ def materialize_one(asset: str, partition: str | None) -> None:
 
 
 def _landing_years() -> list[str]:
-    from energy_pipeline.orchestration.resources import LandingZone, local_resources
+    from energy_pipeline.orchestration.data_resources import LandingZone
+    from energy_pipeline.orchestration.resources import local_resources
 
     landing = local_resources()["landing"]
     assert isinstance(landing, LandingZone)

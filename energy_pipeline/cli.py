@@ -24,8 +24,8 @@ from dagster._time import get_current_datetime  # noqa: E402
 
 from energy_pipeline.definitions import defs  # noqa: E402
 from energy_pipeline.orchestration.assets.buildings import LAYOUT_KEY  # noqa: E402
+from energy_pipeline.orchestration.data_resources import LandingZone  # noqa: E402
 from energy_pipeline.orchestration.partitions import register_years  # noqa: E402
-from energy_pipeline.orchestration.resources import LandingZone  # noqa: E402
 
 MODEL_SUMMARY_KEYS = (
     "winner",

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from energy_pipeline.definitions import build_definitions
-from energy_pipeline.orchestration.resources import ArtifactStore, LandingZone
+from energy_pipeline.orchestration.data_resources import ArtifactStore, LandingZone
 from energy_pipeline.orchestration.training_resources import MlflowTracking, TrainingPolicy
 
 

@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.orchestration.alerting import FailureAlerts
-from energy_pipeline.orchestration.resources import LandingZone
+from energy_pipeline.orchestration.data_resources import LandingZone
 from energy_pipeline.orchestration.sensors import champion_changed_sensor, landing_files_sensor, run_failure_alert
 from energy_pipeline.orchestration.training_resources import MonitoringPolicy
 from energy_pipeline_tests.conftest import copy_exports, export_path

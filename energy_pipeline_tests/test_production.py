@@ -17,7 +17,7 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster_aws.s3 import S3PickleIOManager, S3Resource
 
 from energy_pipeline.orchestration import retries
-from energy_pipeline.orchestration.resources import LandingZone
+from energy_pipeline.orchestration.data_resources import LandingZone
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline_tests.conftest import copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
@@ -174,3 +174,32 @@ def test_transient_classification() -> None:
     wrapped = RuntimeError("push failed")
     wrapped.__cause__ = subprocess.CalledProcessError(1, ["buildah", "push"])
     assert retries.is_transient(wrapped) and not retries.is_transient(KeyError("x"))
+
+
+def _validate(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`dagster definitions validate` as a deploy runs it, with only `variables` of the production ones set."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ENERGY_PIPELINE_")}
+    dagster = Path(sys.executable).with_name("dagster")
+    return subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "energy_pipeline"],
+        env={**environment, **variables},
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+
+
+def test_prod_code_location_refuses_to_load_and_names_each_missing_or_malformed_variable() -> None:
+    """The promise of the README: a deploy with a variable missing stops at load, not an hour into a run."""
+    missing = _validate({"ENERGY_PIPELINE_ENV": "prod"})
+    assert missing.returncode != 0
+    for name in ("LANDING_S3_URL", "IO_BUCKET", "MLFLOW_TRACKING_URI", "ECR_REGION"):
+        assert f"ENERGY_PIPELINE_{name} is not set" in missing.stderr + missing.stdout
+    malformed = _validate({**PROD_ENV, "ENERGY_PIPELINE_LANDING_S3_URL": "energy-pipeline-landing/exports"})
+    assert malformed.returncode != 0
+    output = malformed.stderr + malformed.stdout
+    assert "ENERGY_PIPELINE_LANDING_S3_URL='energy-pipeline-landing/exports' is malformed" in output
+    assert "ENERGY_PIPELINE_IO_BUCKET" not in output  # only what is wrong is named
+    complete = _validate(PROD_ENV)
+    assert complete.returncode == 0, complete.stderr[-2000:]
+    assert "Validation successful" in complete.stderr + complete.stdout

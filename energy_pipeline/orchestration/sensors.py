@@ -6,9 +6,9 @@ import dagster as dg
 
 from energy_pipeline.domain.landing import LandingError
 from energy_pipeline.orchestration.alerting import FailureAlerts
+from energy_pipeline.orchestration.data_resources import LandingZone
 from energy_pipeline.orchestration.jobs import ingest_job, serving_job
 from energy_pipeline.orchestration.partitions import DATA_YEARS, DATA_YEARS_NAME
-from energy_pipeline.orchestration.resources import LandingZone
 from energy_pipeline.orchestration.settings import automation_starts_running
 
 MODEL_ASSETS = ("site_energy_model", "ghg_emissions_model")

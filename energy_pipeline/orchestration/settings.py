@@ -7,6 +7,8 @@ such in the UI) while a fresh clone runs on the embedded defaults below without 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -28,6 +30,43 @@ DEFAULTS: dict[str, str] = {
     "ENERGY_PIPELINE_S3_ENDPOINT_URL": "",  # S3-compatible endpoint (moto, MinIO); empty: AWS
 }
 ENVIRONMENTS = ("local", "prod")
+
+
+@dataclass(frozen=True)
+class RequiredVariable:
+    """A variable production cannot run without, and the form its value must have."""
+
+    name: str
+    pattern: str
+    expected: str  # said to whoever set it wrong
+
+
+# Checked when the prod code location loads: a run must not discover a missing bucket an hour in.
+PROD_REQUIRED = (
+    RequiredVariable(
+        "ENERGY_PIPELINE_LANDING_S3_URL", r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?", "s3://bucket/prefix/"
+    ),
+    RequiredVariable("ENERGY_PIPELINE_IO_BUCKET", r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name"),
+    RequiredVariable("ENERGY_PIPELINE_MLFLOW_TRACKING_URI", r"https?://\S+", "the MLflow server, http(s)://host:port"),
+    RequiredVariable("ENERGY_PIPELINE_ECR_REGION", r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region, e.g. us-west-2"),
+)
+
+
+class ProductionConfigError(ValueError):
+    """Raised while the prod code location loads; its message names every variable at fault."""
+
+
+def check_prod_environment(variables: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Every required production variable set and well formed, or one error that names each one at fault."""
+    faults = []
+    for variable in PROD_REQUIRED:
+        value = variables.get(variable.name, "")
+        if not value:
+            faults.append(f"{variable.name} is not set (expected {variable.expected})")
+        elif not re.fullmatch(variable.pattern, value):
+            faults.append(f"{variable.name}={value!r} is malformed (expected {variable.expected})")
+    if faults:
+        raise ProductionConfigError("ENERGY_PIPELINE_ENV=prod, but " + "; ".join(faults))
 
 
 def setting(name: str) -> str | dg.EnvVar:

@@ -15,7 +15,7 @@ from energy_pipeline.version import source_version
 
 
 @dg.asset(
-    code_version=source_version(),
+    code_version=source_version(__name__),
     group_name=MODELS_GROUP,
     kinds={"sklearn"},
     description=f"Each feature group's effect on the CV R² (log) of a fixed {ABLATION_MODEL} model, per target "

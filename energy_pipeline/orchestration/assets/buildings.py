@@ -13,9 +13,9 @@ from energy_pipeline.domain.ingest import IngestionError, read_benchmarking_csv
 from energy_pipeline.domain.landing import LandingError
 from energy_pipeline.domain.row_rules import MISSING_VALUE_RULES
 from energy_pipeline.domain.validation import validate_raw
+from energy_pipeline.orchestration.data_resources import DataQualityPolicy, LandingZone
 from energy_pipeline.orchestration.metadata import frame_metadata, markdown_table
 from energy_pipeline.orchestration.partitions import DATA_YEARS
-from energy_pipeline.orchestration.resources import DataQualityPolicy, LandingZone
 from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.version import source_version
 
@@ -28,7 +28,7 @@ def partition_year(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCon
 
 
 @dg.asset(
-    code_version=source_version(),
+    code_version=source_version(__name__),
     partitions_def=DATA_YEARS,
     group_name=DATA_GROUP,
     kinds={"pandas", "csv"},
@@ -65,13 +65,13 @@ def raw_buildings(context: dg.AssetExecutionContext, landing: LandingZone) -> dg
     group_name=DATA_GROUP,
     outs={
         "cleaned_buildings": dg.AssetOut(
-            code_version=source_version(),
+            code_version=source_version(__name__),
             kinds={"pandas"},
             description="The modelling population: non-residential buildings with valid targets and trusted "
             "flags; metered columns removed. Missing values follow the rule per column in its metadata.",
         ),
         "rejected_buildings": dg.AssetOut(
-            code_version=source_version(),
+            code_version=source_version(__name__),
             kinds={"pandas"},
             description="Every raw row left out of cleaned_buildings, with its year, building id and reason.",
         ),

@@ -20,9 +20,9 @@ from energy_pipeline.modelling import (
 )
 from energy_pipeline.orchestration.automation import AFTER_CHECKED_UPSTREAM
 from energy_pipeline.orchestration.check_gates import CLEANED_BLOCKING_CHECKS, unpassed_blocking_checks
+from energy_pipeline.orchestration.data_resources import ArtifactStore
 from energy_pipeline.orchestration.metadata import embedded_images, frame_metadata, markdown_table
 from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
-from energy_pipeline.orchestration.resources import ArtifactStore
 from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.orchestration.training_resources import (
     ChampionGatePolicy,
@@ -50,7 +50,7 @@ def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
 
 
 @dg.asset(
-    code_version=source_version(),
+    code_version=source_version(__name__),
     group_name=MODELS_GROUP,
     kinds={"pandas"},
     ins=year_frame_ins("cleaned_buildings"),
@@ -82,7 +82,7 @@ def training_data(context: dg.AssetExecutionContext, cleaned_buildings: YearFram
 
 def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        code_version=source_version(),
+        code_version=source_version(__name__),
         name=f"{target.key}_candidates",
         group_name=MODELS_GROUP,
         kinds={"sklearn", "mlflow"},
@@ -116,7 +116,7 @@ def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
 
 def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        code_version=source_version(),
+        code_version=source_version(__name__),
         name=f"{target.key}_model",
         group_name=MODELS_GROUP,
         kinds={"mlflow"},
@@ -196,7 +196,7 @@ def outcome_metadata(outcome: SelectionOutcome) -> dict[str, object]:
 
 def _forward_asset(target: TargetSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        code_version=source_version(),
+        code_version=source_version(__name__),
         name=f"{target.key}_forward_evaluation",
         group_name=MODELS_GROUP,
         kinds={"sklearn", "mlflow"},

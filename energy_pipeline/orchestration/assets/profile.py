@@ -6,14 +6,14 @@ from energy_pipeline.domain.columns import DATA_YEAR
 from energy_pipeline.domain.profile import render_profile
 from energy_pipeline.orchestration.assets.buildings import DATA_GROUP
 from energy_pipeline.orchestration.automation import AFTER_CHECKED_UPSTREAM
+from energy_pipeline.orchestration.data_resources import ArtifactStore
 from energy_pipeline.orchestration.metadata import embedded_images
 from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
-from energy_pipeline.orchestration.resources import ArtifactStore
 from energy_pipeline.version import source_version
 
 
 @dg.asset(
-    code_version=source_version(),
+    code_version=source_version(__name__),
     group_name=DATA_GROUP,
     ins=year_frame_ins("raw_buildings", "cleaned_buildings", "rejected_buildings"),
     kinds={"matplotlib"},

@@ -27,7 +27,7 @@ def _skipped(context: dg.AssetExecutionContext, asset: str, why: str) -> dg.Asse
 
 
 @dg.asset(
-    code_version=source_version(),
+    code_version=source_version(__name__),
     group_name=SERVING_GROUP,
     kinds={"bentoml"},
     description="The Bento serving both current champions (never a non-promoted version); its version names "
@@ -66,7 +66,7 @@ def bento(
 
 
 @dg.asset(
-    code_version=source_version(),
+    code_version=source_version(__name__),
     group_name=SERVING_GROUP,
     kinds={"docker"},
     output_required=False,
@@ -97,7 +97,7 @@ def serving_image(
 
 
 @dg.asset(
-    code_version=source_version(),
+    code_version=source_version(__name__),
     group_name=SERVING_GROUP,
     kinds={"ecr"},
     output_required=False,

@@ -6,9 +6,9 @@ import pandas as pd
 from energy_pipeline.domain.cleaning import cleaned_share
 from energy_pipeline.domain.validation import validate_cleaned, validate_raw
 from energy_pipeline.orchestration.assets.buildings import partition_year
+from energy_pipeline.orchestration.data_resources import DataQualityPolicy
 from energy_pipeline.orchestration.metadata import validation_check_result
 from energy_pipeline.orchestration.partitions import DATA_YEARS
-from energy_pipeline.orchestration.resources import DataQualityPolicy
 
 
 @dg.asset_check(
