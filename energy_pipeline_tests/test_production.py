@@ -1,6 +1,7 @@
 """Production configuration: the instance config parses, the prod resources load by environment variable alone,
 S3 (landing and the IO manager) works against moto's server, and retries catch only transient errors."""
 
+import importlib
 import os
 import re
 import subprocess
@@ -16,7 +17,9 @@ import yaml
 from dagster._core.instance.config import dagster_instance_config
 from dagster_aws.s3 import S3PickleIOManager, S3Resource
 
+from energy_pipeline.definitions import build_definitions
 from energy_pipeline.orchestration import retries
+from energy_pipeline.orchestration.assets.models import TRAINING_POOL
 from energy_pipeline.orchestration.data_resources import LandingZone
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline_tests.conftest import copy_exports, export_path
@@ -62,6 +65,44 @@ def test_production_instance_config_parses_with_dagsters_schema(monkeypatch: pyt
     assert config["compute_logs"]["class"] == "S3ComputeLogManager"
     compose_config, _ = dagster_instance_config(str(DEPLOY / "compose"), "dagster.yaml")
     assert "postgres" in compose_config["storage"]
+
+
+def _configurable_classes(config: object) -> list[tuple[str, str]]:
+    """Every `module:` / `class:` pair of an instance config, at any depth."""
+    if isinstance(config, dict):
+        found = [(config["module"], config["class"])] if {"module", "class"} <= set(config) else []
+        return found + [pair for value in config.values() for pair in _configurable_classes(value)]
+    if isinstance(config, list):
+        return [pair for value in config for pair in _configurable_classes(value)]
+    return []
+
+
+@pytest.mark.parametrize("config_file", ["dagster.yaml", "compose/dagster.yaml"])
+def test_every_class_the_production_instance_names_exists_in_the_installed_dagster(config_file: str) -> None:
+    """`dagster.core.run_coordinator` is gone from Dagster: a module path that no longer imports stops the
+    instance from starting, which the schema alone does not see."""
+    classes = _configurable_classes(yaml.safe_load((DEPLOY / config_file).read_text()))
+    for module, name in classes:
+        assert hasattr(importlib.import_module(module), name), f"{module}.{name}"
+    assert not [module for module, _ in classes if module.startswith("dagster._")]  # no private paths either
+
+
+def test_trainings_run_one_at_a_time_however_they_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every asset that trains is in the training pool, and production caps each pool at one run in progress: a
+    scheduled, a manual and an automation run of training queue behind each other (not by job name, which
+    automation's runs do not carry)."""
+    for name in env_vars_in((DEPLOY / "dagster.yaml").read_text()):
+        monkeypatch.setenv(name, "set-by-test")
+    for folder in (DEPLOY, DEPLOY / "compose"):
+        config, _ = dagster_instance_config(str(folder), "dagster.yaml")
+        assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
+        assert "run_coordinator" not in config  # Dagster's default, the queued coordinator
+    graph = build_definitions().resolve_asset_graph()
+    training = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == "models"}
+    assert {"training_data", "site_energy_candidates", "ghg_emissions_model", "feature_ablation"} <= training
+    assert {key: graph.get(dg.AssetKey(key)).pools for key in training} == {key: {TRAINING_POOL} for key in training}
+    others = [key for key in graph.get_all_asset_keys() if graph.get(key).group_name != "models"]
+    assert others and all(not graph.get(key).pools for key in others)
 
 
 def test_every_production_variable_is_documented() -> None:

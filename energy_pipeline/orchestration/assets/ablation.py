@@ -8,7 +8,7 @@ from energy_pipeline.domain.columns import BUILDING_ID, TARGET_SPECS
 from energy_pipeline.domain.features import MODEL_INPUTS
 from energy_pipeline.domain.protocol import Protocol, log_target
 from energy_pipeline.modelling import HOLDOUT
-from energy_pipeline.orchestration.assets.models import MODELS_GROUP
+from energy_pipeline.orchestration.assets.models import MODELS_GROUP, TRAINING_POOL
 from energy_pipeline.orchestration.metadata import markdown_table
 from energy_pipeline.orchestration.training_resources import TrainingPolicy
 from energy_pipeline.version import source_version
@@ -17,6 +17,7 @@ from energy_pipeline.version import source_version
 @dg.asset(
     code_version=source_version(__name__),
     group_name=MODELS_GROUP,
+    pool=TRAINING_POOL,  # it fits models too: one training at a time
     kinds={"sklearn"},
     description=f"Each feature group's effect on the CV R² (log) of a fixed {ABLATION_MODEL} model, per target "
     "(first seed's grouped folds of the training rows); the optional ENERGY STAR score is measured on top.",

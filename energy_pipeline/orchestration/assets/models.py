@@ -44,6 +44,11 @@ def search_settings(training: TrainingPolicy) -> SearchSettings:
         max_model_mb=training.max_model_mb,
     )
 
+# Every training asset runs in this pool. Production limits each pool to one run in progress
+# (`deploy/dagster.yaml`, granularity `run`), so the schedule, a person and declarative automation can all ask
+# for training at once and the trainings run one after the other, whichever job they start under.
+TRAINING_POOL = "training"
+
 
 def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
     return {"dagster_run_id": context.run_id, "code_version": code_version()}
@@ -52,6 +57,7 @@ def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
 @dg.asset(
     code_version=source_version(__name__),
     group_name=MODELS_GROUP,
+    pool=TRAINING_POOL,
     kinds={"pandas"},
     ins=year_frame_ins("cleaned_buildings"),
     automation_condition=AFTER_CHECKED_UPSTREAM,
@@ -85,6 +91,7 @@ def _candidates_asset(target: TargetSpec) -> dg.AssetsDefinition:
         code_version=source_version(__name__),
         name=f"{target.key}_candidates",
         group_name=MODELS_GROUP,
+        pool=TRAINING_POOL,
         kinds={"sklearn", "mlflow"},
         automation_condition=AFTER_CHECKED_UPSTREAM,
         description=f"Every candidate for {target.label}, grid-searched on the protocol's grouped splits; "
@@ -119,6 +126,7 @@ def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
         code_version=source_version(__name__),
         name=f"{target.key}_model",
         group_name=MODELS_GROUP,
+        pool=TRAINING_POOL,
         kinds={"mlflow"},
         automation_condition=AFTER_CHECKED_UPSTREAM,
         ins={
@@ -199,6 +207,7 @@ def _forward_asset(target: TargetSpec) -> dg.AssetsDefinition:
         code_version=source_version(__name__),
         name=f"{target.key}_forward_evaluation",
         group_name=MODELS_GROUP,
+        pool=TRAINING_POOL,
         kinds={"sklearn", "mlflow"},
         automation_condition=AFTER_CHECKED_UPSTREAM,
         ins={"candidates": dg.AssetIn(f"{target.key}_candidates"), "training_data": dg.AssetIn()},
