@@ -17,15 +17,18 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
-from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext  # noqa: E402
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus  # noqa: E402
-from dagster._core.storage.tags import PARTITION_NAME_TAG  # noqa: E402
-from dagster._time import get_current_datetime  # noqa: E402
-
 from energy_pipeline.definitions import defs  # noqa: E402
 from energy_pipeline.orchestration.assets.buildings import LAYOUT_KEY  # noqa: E402
 from energy_pipeline.orchestration.data_resources import LandingZone  # noqa: E402
 from energy_pipeline.orchestration.partitions import register_years  # noqa: E402
+from energy_pipeline.private_apis.dagster_internals import (  # noqa: E402
+    PARTITION_NAME_TAG,
+    AssetGraphView,
+    CachingStaleStatusResolver,
+    StaleStatus,
+    TemporalContext,
+    get_current_datetime,
+)
 
 MODEL_SUMMARY_KEYS = (
     "winner",

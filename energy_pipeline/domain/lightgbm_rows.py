@@ -15,7 +15,8 @@ import weakref
 
 import lightgbm
 import numpy as np
-from lightgbm.basic import _LIB, _safe_call
+
+from energy_pipeline.private_apis.lightgbm_internals import LIGHTGBM_LIBRARY, checked_call
 
 PREDICT_NORMAL = 0  # C_API_PREDICT_NORMAL: with the objective's output transform, as `Booster.predict` gives
 DTYPE_FLOAT64 = 1  # C_API_DTYPE_FLOAT64
@@ -28,8 +29,8 @@ class SingleRowPredictor:
         self.booster = booster  # kept alive for as long as the prepared predictor points into it
         self.width = booster.num_feature()
         config = ctypes.c_void_p()
-        _safe_call(
-            _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+        checked_call(
+            LIGHTGBM_LIBRARY.LGBM_BoosterPredictForMatSingleRowFastInit(
                 booster._handle,
                 ctypes.c_int(PREDICT_NORMAL),
                 ctypes.c_int(0),  # start iteration
@@ -40,7 +41,7 @@ class SingleRowPredictor:
                 ctypes.byref(config),
             )
         )
-        weakref.finalize(self, _LIB.LGBM_FastConfigFree, config)
+        weakref.finalize(self, LIGHTGBM_LIBRARY.LGBM_FastConfigFree, config)
         self._row, self._out, self._out_len = np.empty(self.width), np.empty(1), ctypes.c_int64()
         self._arguments = (
             config,
@@ -55,5 +56,5 @@ class SingleRowPredictor:
             raise ValueError(f"one row of {self.width} features expected, got shape {np.shape(row)}")
         with self._lock:
             self._row[:] = row
-            _safe_call(_LIB.LGBM_BoosterPredictForMatSingleRowFast(*self._arguments))
+            checked_call(LIGHTGBM_LIBRARY.LGBM_BoosterPredictForMatSingleRowFast(*self._arguments))
             return self._out.copy()

@@ -5,19 +5,16 @@ from __future__ import annotations
 import dagster as dg
 
 from energy_pipeline.orchestration.checks.monitoring import champion_performance_on_year, cleaned_buildings_drift
-from energy_pipeline.orchestration.partitions import DATA_YEARS
 
 ingest_job = dg.define_asset_job(
     name="ingest_job",
     selection=dg.AssetSelection.assets("raw_buildings", "cleaned_buildings", "rejected_buildings"),
-    partitions_def=DATA_YEARS,
     description="One data year: raw export -> harmonised -> cleaned and rejected, behind blocking checks.",
 )
 
 monitoring_job = dg.define_asset_job(
     name="monitoring_job",
     selection=dg.AssetSelection.checks(cleaned_buildings_drift, champion_performance_on_year),
-    partitions_def=DATA_YEARS,
     description="One data year's drift and decay checks against the current champions, without re-ingesting it: "
     "run after training, so every year is compared with the champion trained on it and its neighbours.",
 )

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
-from bentoml._internal.configuration.containers import BentoMLContainer  # no public setter for aliases
 from bentoml.exceptions import NotFound
 from fastapi import FastAPI
 from pydantic import Field
 
+from energy_pipeline.private_apis.bentoml_internals import BentoMLContainer
 from energy_pipeline.serving.access_log import access_log_every_from_environment, sample_access_log
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
 from energy_pipeline.serving.openapi_contract import OpenApiContractMiddleware

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bentoml._internal.configuration.containers import BentoMLContainer  # no public reader of the tracing config
-from bentoml._internal.context import trace_context  # where BentoML reads a request's id from
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+from energy_pipeline.private_apis.bentoml_internals import BentoMLContainer, trace_context
 
 EVERY_ROUTE = ".*"  # BentoML matches these patterns anywhere in the request's URL
 UNTRACED = {"excluded_urls": [EVERY_ROUTE]}

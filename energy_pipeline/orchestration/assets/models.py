@@ -44,6 +44,7 @@ def search_settings(training: TrainingPolicy) -> SearchSettings:
         max_model_mb=training.max_model_mb,
     )
 
+
 # Every training asset runs in this pool. Production limits each pool to one run in progress
 # (`deploy/dagster.yaml`, granularity `run`), so the schedule, a person and declarative automation can all ask
 # for training at once and the trainings run one after the other, whichever job they start under.
@@ -51,7 +52,7 @@ TRAINING_POOL = "training"
 
 
 def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
-    return {"dagster_run_id": context.run_id, "code_version": code_version()}
+    return {"dagster_run_id": context.run.run_id, "code_version": code_version()}
 
 
 @dg.asset(
