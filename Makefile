@@ -7,13 +7,22 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BENTOML_HOME := $(CURDIR)/.bentoml
 
-.PHONY: install image-tools bench-tools bench-ingest run ingest run-changed test lint format ui mlflow-ui serve bench clean
+.PHONY: install lock image-tools test-services bench-tools bench-ingest run ingest run-changed test lint format ui mlflow-ui serve bench clean
 
-$(STAMP): pyproject.toml
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+
+# The exact versions of uv.lock (`--locked` fails when pyproject.toml changed and the lock was not renewed:
+# `make lock`). uv is bootstrapped into the venv with pip; `--inexact` keeps it there.
+$(STAMP): pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --locked --extra dev --inexact --system-certs --quiet
 	touch $(STAMP)
+
+lock: ## renew uv.lock after a change to the dependencies in pyproject.toml
+	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) lock --system-certs
 
 install: $(STAMP)
 
@@ -43,13 +52,22 @@ image-tools:
 		|| echo "could not install the image tools; the image build test will be skipped"; \
 	else echo "image tools missing ($$missing) and not root with apt: the image build test will be skipped"; fi
 
+# Debian's PostgreSQL for the test that boots the production instance (the test starts its own throwaway server).
+test-services:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing PostgreSQL"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "could not install PostgreSQL; the production instance test will be skipped"; \
+	else echo "PostgreSQL missing and not root with apt: the production instance test will be skipped"; fi
+
 # Two pytest workers: the suite is CPU-bound on a 2-core machine only part of the time (servers starting,
 # debootstrap downloading, one-core imports), so a second worker fills the gaps: 18 -> 12.5 minutes. Each test
 # module runs whole on one worker, so a module's fixtures (the image build, a trained graph) are built once.
 # `make test PYTEST_WORKERS=0` runs them in this process, one after the other.
 PYTEST_WORKERS ?= 2
 
-test: install image-tools ## the whole test suite (installs the image tools first when it can)
+test: install image-tools test-services ## the whole test suite (installs the image tools and PostgreSQL first when it can)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 lint: install

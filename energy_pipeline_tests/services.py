@@ -84,3 +84,53 @@ def mlflow_server(root: Path, port: int) -> AbstractContextManager[str]:
         str(port),
     ]
     return running_server(args, root / f"server-{time.monotonic_ns()}.log", "/health", port)
+
+
+def postgres_binaries() -> Path | None:
+    """The folder of Debian's PostgreSQL server programs (`make test` installs the package when it can)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else None
+
+
+@contextmanager
+def postgres_server(databases: tuple[str, ...]) -> Iterator[str]:
+    """A throwaway PostgreSQL server on a free loopback port with `databases` created; yields
+    `postgresql://postgres@127.0.0.1:<port>`. As root it runs as Debian's `postgres` user, as PostgreSQL demands."""
+    import pwd
+    import shutil
+    import tempfile
+
+    import psycopg2
+
+    binaries = postgres_binaries()
+    if binaries is None:
+        raise RuntimeError("PostgreSQL is not installed: `make test-services` as root installs Debian's package")
+    as_owner: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="energy-pipeline-postgres-"))  # not under pytest's root-only tmp
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+    try:
+        subprocess.run(
+            [*as_owner, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        start = [*as_owner, str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log")]
+        subprocess.run([*start, "-o", options, "-w", "start"], check=True, capture_output=True)
+        url = f"postgresql://postgres@127.0.0.1:{port}"
+        try:
+            connection = psycopg2.connect(f"{url}/postgres")
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                for database in databases:
+                    cursor.execute(f"CREATE DATABASE {database}")
+            connection.close()
+            yield url
+        finally:
+            subprocess.run([*start, "-m", "fast", "-w", "stop"], capture_output=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
