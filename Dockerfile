@@ -1,20 +1,26 @@
 # Dagster code-location image: serves the project's Definitions over gRPC to a Dagster webserver and daemon.
 # Build: docker build -t energy-pipeline-code .   Run: docker run -p 4000:4000 energy-pipeline-code
-FROM python:3.11-slim AS build
+# Installs exactly uv.lock (the versions `make install` and the Bento use), as a non-root user, no credentials.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE} AS build
+ARG UV_VERSION=0.13.9
+ENV UV_NO_CACHE=1 UV_COMPILE_BYTECODE=1 UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never
+RUN python3 -m pip install --no-cache-dir "uv==${UV_VERSION}"
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-install-project --system-certs
 COPY energy_pipeline ./energy_pipeline
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN uv sync --locked --no-dev --no-editable --system-certs
 
-FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 \
+FROM ${BASE_IMAGE}
+ENV PATH=/opt/venv/bin:${PATH} \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DAGSTER_HOME=/opt/dagster/home \
     ENERGY_PIPELINE_LANDING_DIR=/opt/energy-pipeline/data/raw \
     ENERGY_PIPELINE_ARTIFACTS_DIR=/opt/energy-pipeline/artifacts
 RUN useradd --create-home --uid 10001 pipeline
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels energy-pipeline && rm -rf /wheels
+COPY --from=build /opt/venv /opt/venv
 COPY data/raw /opt/energy-pipeline/data/raw
 COPY dagster.yaml /opt/dagster/home/dagster.yaml
 RUN mkdir -p /opt/energy-pipeline/artifacts && chown -R pipeline /opt/dagster/home /opt/energy-pipeline

@@ -92,6 +92,36 @@ def build_offline_base_image(folder: Path) -> str:
     return OFFLINE_BASE_IMAGE
 
 
+def build_dockerfile(context: Path, image: str, build_args: dict[str, str]) -> None:
+    """`buildah build` of the Dockerfile in `context`: no daemon, the builder the serving image uses."""
+    args = [f"--build-arg={key}={value}" for key, value in build_args.items()]
+    run(["buildah", "build", "--quiet", *args, "-t", image, str(context)])
+
+
+@contextmanager
+def running_command(image: str, command: list[str], log_path: Path) -> Iterator[str]:
+    """`command` run in a container of `image` (chroot isolation: the host's network); yields the container."""
+    container = run(["buildah", "from", image]).stdout.strip()
+    try:
+        with log_path.open("wb") as log:
+            runner = subprocess.Popen(
+                ["buildah", "run", container, "--", *command], stdout=log, stderr=subprocess.STDOUT
+            )
+            try:
+                yield container
+            finally:
+                for child in psutil.Process(runner.pid).children(recursive=True):
+                    with suppress(psutil.NoSuchProcess):
+                        child.terminate()
+                try:
+                    runner.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    runner.kill()
+                    runner.wait()
+    finally:
+        subprocess.run(["buildah", "rm", container], capture_output=True)
+
+
 def wait_for_http(
     url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120, expect: int = 200
 ) -> None:
