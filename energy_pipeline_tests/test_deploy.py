@@ -42,6 +42,7 @@ def test_bentoml_options_name_the_service_bentoml_knows() -> None:
     `services.EnergyService.traffic.timeout` (the class, not the service's name) to no effect."""
     texts = [path.read_text() for path in DEPLOY.rglob("*") if path.is_file()]
     texts += [
+        *(path.read_text() for path in (PROJECT_ROOT / "docs").glob("*.md")),
         (PROJECT_ROOT / "README.md").read_text(),
         (PROJECT_ROOT / "energy_pipeline/serving/service.py").read_text(),
         (PROJECT_ROOT / "energy_pipeline/serving/tracing.py").read_text(),

@@ -57,7 +57,7 @@ def env_vars_in(text: str) -> set[str]:
 
 def test_production_instance_config_parses_with_dagsters_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in env_vars_in((DEPLOY / "dagster.yaml").read_text()):
-        monkeypatch.setenv(name, "set-by-test")
+        monkeypatch.setenv(name, "5432" if name == "DAGSTER_PG_PORT" else "set-by-test")
     config, custom_class = dagster_instance_config(str(DEPLOY), "dagster.yaml")
     assert custom_class is None
     assert config["run_launcher"]["class"] == "EcsRunLauncher"
@@ -92,7 +92,7 @@ def test_trainings_run_one_at_a_time_however_they_start(monkeypatch: pytest.Monk
     scheduled, a manual and an automation run of training queue behind each other (not by job name, which
     automation's runs do not carry)."""
     for name in env_vars_in((DEPLOY / "dagster.yaml").read_text()):
-        monkeypatch.setenv(name, "set-by-test")
+        monkeypatch.setenv(name, "5432" if name == "DAGSTER_PG_PORT" else "set-by-test")
     for folder in (DEPLOY, DEPLOY / "compose"):
         config, _ = dagster_instance_config(str(folder), "dagster.yaml")
         assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
@@ -106,8 +106,11 @@ def test_trainings_run_one_at_a_time_however_they_start(monkeypatch: pytest.Monk
 
 
 def test_every_production_variable_is_documented() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    code = (PROJECT_ROOT / "energy_pipeline" / "orchestration" / "resources.py").read_text()
+    readme = (PROJECT_ROOT / "docs" / "configuration.md").read_text()
+    code = "".join(
+        (PROJECT_ROOT / "energy_pipeline" / "orchestration" / name).read_text()
+        for name in ("resources.py", "data_resources.py")
+    )
     settings = (PROJECT_ROOT / "energy_pipeline" / "orchestration" / "settings.py").read_text()
     names = env_vars_in((DEPLOY / "dagster.yaml").read_text()) | env_vars_in(code)
     names |= set(re.findall(r'"(ENERGY_PIPELINE_[A-Z0-9_]+)"', settings))
@@ -231,7 +234,7 @@ def _validate(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_prod_code_location_refuses_to_load_and_names_each_missing_or_malformed_variable() -> None:
-    """The promise of the README: a deploy with a variable missing stops at load, not an hour into a run."""
+    """The promise of the docs: a deploy with a variable missing stops at load, not an hour into a run."""
     missing = _validate({"ENERGY_PIPELINE_ENV": "prod"})
     assert missing.returncode != 0
     for name in ("LANDING_S3_URL", "IO_BUCKET", "MLFLOW_TRACKING_URI", "ECR_REGION"):

@@ -19,7 +19,7 @@ from energy_pipeline.domain.ingest import IngestionError, read_benchmarking_csv
 from energy_pipeline_tests.conftest import ALL_YEARS, copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
 
-# year -> (layout, raw rows, cleaned rows): the README's table of rows kept per year
+# year -> (layout, raw rows, cleaned rows): docs/data.md's table of rows kept per year
 DOCUMENTED = {
     2015: ("2015", 3340, 1423),
     2016: ("2016-2017", 3376, 1544),
