@@ -18,6 +18,7 @@ from energy_pipeline.benchmarks import local_images as images
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline_tests import image_infra as infra
 from energy_pipeline_tests.credentials import files_with_credentials
+from energy_pipeline_tests.locked_versions import locked_here
 from energy_pipeline_tests.services import free_port, venv_tool
 
 pytestmark = [pytest.mark.image, pytest.mark.e2e]
@@ -69,9 +70,7 @@ def test_the_code_location_image_runs_as_non_root_and_holds_no_credentials(code_
 
 def test_the_code_location_image_installs_the_locked_versions(code_image: str) -> None:
     """The image's packages are uv.lock's, as in `make install` and the Bento."""
-    import tomllib
-
-    locked = {p["name"]: p["version"] for p in tomllib.loads((PROJECT_ROOT / "uv.lock").read_text())["package"]}
+    locked = locked_here()  # the image's Python is 3.11, as here
     container = images.run(["buildah", "from", code_image]).stdout.strip()
     try:
         probe = "from importlib.metadata import version as v; print(v('dagster'), v('scikit-learn'), v('mlflow'))"

@@ -14,9 +14,9 @@ from packaging.utils import canonicalize_name
 
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.serving.bento_build import BOOSTING_PACKAGES, SERVING_PACKAGES
+from energy_pipeline_tests.locked_versions import locked_here
 
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-LOCK = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text())
 PRIVATE_APIS = PROJECT_ROOT / "energy_pipeline" / "private_apis"
 OWN = {"energy_pipeline", "energy_pipeline_tests"}
 
@@ -84,13 +84,13 @@ def _private(name: str) -> bool:
 
 def test_the_lock_satisfies_the_declared_bounds_and_the_environment_is_the_lock() -> None:
     """`make install` installs uv.lock exactly: what runs here is what the lock says, within pyproject's bounds."""
-    locked = {canonicalize_name(p["name"]): p["version"] for p in LOCK["package"] if "version" in p}
+    locked = locked_here()
     for name, requirement in _requirements("dev").items():
         assert requirement.specifier.contains(locked[name], prereleases=True), (name, locked[name])
         assert version(name) == locked[name], (name, version(name), locked[name])
 
 
 def test_the_bento_pins_the_locked_versions() -> None:
-    locked = {canonicalize_name(p["name"]): p["version"] for p in LOCK["package"] if "version" in p}
+    locked = locked_here()
     for name in (*SERVING_PACKAGES, *BOOSTING_PACKAGES):
         assert locked[canonicalize_name(name)] == version(name), name
