@@ -22,6 +22,7 @@ from energy_pipeline.orchestration import retries
 from energy_pipeline.orchestration.assets.models import TRAINING_POOL
 from energy_pipeline.orchestration.data_resources import LandingZone
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
+from energy_pipeline.orchestration.training_resources import TrainingPolicy
 from energy_pipeline_tests.conftest import copy_exports, export_path
 from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
 from energy_pipeline_tests.services import AWS_TEST_CREDENTIALS, moto_server
@@ -247,3 +248,19 @@ def test_prod_code_location_refuses_to_load_and_names_each_missing_or_malformed_
     complete = _validate(PROD_ENV)
     assert complete.returncode == 0, complete.stderr[-2000:]
     assert "Validation successful" in complete.stderr + complete.stdout
+
+
+def test_a_value_outside_a_closed_set_stops_the_code_location_naming_the_choices() -> None:
+    wrong_builder = _validate({"ENERGY_PIPELINE_IMAGE_BUILDER": "podman"})
+    assert wrong_builder.returncode != 0
+    assert "Input should be 'auto', 'docker', 'buildah' or 'none'" in wrong_builder.stderr + wrong_builder.stdout
+
+
+def test_training_policy_refuses_unknown_grids_and_candidates_with_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="Input should be 'tiny', 'default' or 'full'"):
+        TrainingPolicy(grid_size="huge")
+    with pytest.raises(ValueError, match=r"unknown candidates \['svm'\]; expected some of mean_baseline, ridge"):
+        TrainingPolicy(candidates=["ridge", "svm"])
+    with pytest.raises(ValueError, match="no candidate to tune"):
+        TrainingPolicy(candidates=[])
+    assert TrainingPolicy(candidates=["ridge"], grid_size="tiny").grid_size == "tiny"

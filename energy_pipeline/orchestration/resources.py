@@ -38,7 +38,8 @@ def local_resources() -> dict[str, Any]:
         "gate": ChampionGatePolicy(),
         "monitoring": MonitoringPolicy(),
         "packaging": BentoPackaging(base_image=setting("ENERGY_PIPELINE_BASE_IMAGE")),
-        "builder": ImageBuilder(backend=setting("ENERGY_PIPELINE_IMAGE_BUILDER")),
+        # read at load, not at launch: a value outside the closed set stops the code location, naming the choices
+        "builder": ImageBuilder(backend=resolved("ENERGY_PIPELINE_IMAGE_BUILDER")),  # type: ignore[arg-type]
         "ecr": EcrRegistry(
             region=setting("ENERGY_PIPELINE_ECR_REGION"),
             repository=setting("ENERGY_PIPELINE_ECR_REPOSITORY"),

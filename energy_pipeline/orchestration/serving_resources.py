@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+from typing import Literal
 
 import dagster as dg
 from pydantic import Field
@@ -12,6 +13,7 @@ from energy_pipeline.serving.registry import EcrRepository
 from energy_pipeline.serving.service import DEFAULT_BASE_IMAGE
 
 BACKENDS = ("docker", "buildah")
+BuilderChoice = Literal["auto", "docker", "buildah", "none"]
 
 
 class BentoPackaging(dg.ConfigurableResource):
@@ -24,7 +26,7 @@ class BentoPackaging(dg.ConfigurableResource):
 class ImageBuilder(dg.ConfigurableResource):
     """`auto` picks docker when a daemon answers, else buildah when installed, else skips the image."""
 
-    backend: str = Field(default="auto", description="auto | docker | buildah | none")
+    backend: BuilderChoice = Field(default="auto", description="docker, buildah, the first available, or none")
     image_name: str = Field(default="energy-pipeline-serving")
 
     def available(self, base_image: str) -> tuple[str | None, str]:

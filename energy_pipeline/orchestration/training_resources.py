@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from energy_pipeline.domain.candidates import ALL_CANDIDATES, DEFAULT_CANDIDATES
+from energy_pipeline.domain.candidates import ALL_CANDIDATES, DEFAULT_CANDIDATES, GridSize
 from energy_pipeline.domain.gate import GateFloors
 from energy_pipeline.domain.protocol import CV_FOLDS, CV_SEEDS, Protocol
 from energy_pipeline.tracking import MlflowSettings, TrainingTracker
@@ -18,7 +18,7 @@ class TrainingPolicy(dg.ConfigurableResource):
         default=list(DEFAULT_CANDIDATES),
         description=f"Candidate names to tune; every one there is: {', '.join(ALL_CANDIDATES)}",
     )
-    grid_size: str = Field(default="default", description="tiny | default | full")
+    grid_size: GridSize = Field(default="default", description="How wide each candidate's grid is")
     n_jobs: int = Field(default=2, description="Parallel fits (the reference machine has 2 cores)")
     cv_folds: int = Field(default=CV_FOLDS)
     cv_seeds: list[int] = Field(
@@ -33,6 +33,17 @@ class TrainingPolicy(dg.ConfigurableResource):
     report_2016_protocol: bool = Field(
         default=True, description="Also score the winner's configuration on 2016 alone (comparability figure)"
     )
+
+    @field_validator("candidates")
+    @classmethod
+    def _known_candidates(cls, names: list[str]) -> list[str]:
+        """An unknown name is refused when the code location loads, with the names there are."""
+        unknown = [name for name in names if name not in ALL_CANDIDATES]
+        if unknown:
+            raise ValueError(f"unknown candidates {unknown}; expected some of {', '.join(ALL_CANDIDATES)}")
+        if not names:
+            raise ValueError(f"no candidate to tune; expected some of {', '.join(ALL_CANDIDATES)}")
+        return names
 
     def protocol(self) -> Protocol:
         return Protocol(folds=self.cv_folds, seeds=tuple(self.cv_seeds))
