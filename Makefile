@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BENTOML_HOME := $(CURDIR)/.bentoml
 
-.PHONY: install lock image-tools test-services bench-tools bench-ingest run ingest run-changed test lint format ui mlflow-ui serve bench clean
+.PHONY: install lock image-tools test-services test-fast bench-tools bench-ingest run ingest run-changed test lint format ui mlflow-ui serve bench clean
 
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
@@ -67,12 +67,16 @@ test-services:
 # `make test PYTEST_WORKERS=0` runs them in this process, one after the other.
 PYTEST_WORKERS ?= 2
 
-test: install image-tools test-services ## the whole test suite (installs the image tools and PostgreSQL first when it can)
+test: install lint image-tools test-services ## the whole test suite (installs the image tools and PostgreSQL first when it can)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
-lint: install
+test-fast: install ## the unit tests (no trained graph, server or image): the loop while you work
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope -m "not e2e and not image"
+
+lint: install ## ruff, the format check and mypy over the package (part of `make test`)
 	$(VENV)/bin/ruff check energy_pipeline energy_pipeline_tests
 	$(VENV)/bin/ruff format --check energy_pipeline energy_pipeline_tests
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix energy_pipeline energy_pipeline_tests

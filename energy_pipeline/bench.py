@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -69,23 +70,23 @@ def _landing_years() -> list[str]:
     return sorted(landing.year_files())
 
 
-def _ingest_steps(env: dict[str, str]) -> list[dict[str, object]]:
+def _ingest_steps(env: dict[str, str]) -> list[dict[str, Any]]:
     """The import-only child, then each year's raw and cleaned steps (one child each)."""
-    steps: list[dict[str, object]] = [{"asset": "(import only)", **_child(["import-only"], env)}]
+    steps: list[dict[str, Any]] = [{"asset": "(import only)", **_child(["import-only"], env)}]
     for asset in PARTITIONED:
         for year in _landing_years():
             steps.append({"asset": asset, "partition": year, **_child(["one", asset, year], env)})
     return steps
 
 
-def run_ingest_benchmark() -> dict[str, object]:
+def run_ingest_benchmark() -> dict[str, Any]:
     """Each year's ingest, what an asset costs beyond the import being `wall - import only`."""
     with fresh_instance_env() as env:
         steps = _ingest_steps(env)
     return {"machine": machine(), "steps": steps}
 
 
-def run_benchmark() -> dict[str, object]:
+def run_benchmark() -> dict[str, Any]:
     with fresh_instance_env() as env:
         steps = _ingest_steps(env)
         for asset in UNPARTITIONED:
@@ -101,7 +102,7 @@ def run_benchmark() -> dict[str, object]:
     }
 
 
-def _write(name: str, result: dict[str, object]) -> int:
+def _write(name: str, result: dict[str, Any]) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pipeline.json").write_text(json.dumps(report, indent=2))
     print(f"{'asset':28} {'partition':9} {'wall s':>8} {'peak MB':>8}")
-    for step in report["steps"]:  # type: ignore[union-attr]
+    for step in report["steps"]:
         print(f"{step['asset']:28} {step.get('partition', ''):9} {step['wall_seconds']:>8} {step['peak_rss_mb']:>8}")
     print(f"total wall (excluding import-only): {report['total_wall_seconds']} s on {report['machine']}")
     for label in ("whole_graph_one_run", "changed_only_rerun_nothing_changed"):

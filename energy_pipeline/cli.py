@@ -92,7 +92,7 @@ def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
         if data is None:
             continue
         materialization = data.materialization
-        values = {key: value.value for key, value in materialization.metadata.items()}
+        values: dict[str, object] = {key: value.value for key, value in materialization.metadata.items()}
         report.materialized[materialization.asset_key.to_user_string()] = values
     for event in result.get_asset_observation_events():
         observation = event.asset_observation_data.asset_observation
@@ -163,7 +163,7 @@ def run_pipeline(
 
     `changed_only`: the ingest still reads every export (that is how a changed file is noticed, and it is cheap);
     a later job runs only when one of its assets is missing or stale, else it is reported as skipped."""
-    landing = definitions.resources["landing"]
+    landing = (definitions.resources or {})["landing"]
     assert isinstance(landing, LandingZone)
     landing = landing.process_config_and_initialize()  # an `EnvVar` (ENERGY_PIPELINE_LANDING_DIR) resolved
     years = sorted(landing.year_files())

@@ -295,11 +295,11 @@ def evaluate_and_log_forward(
             for metric in ("r2_log", "median_ape", "coverage", "mean_log_halfwidth"):
                 if metric not in row:
                     continue
-                name = f"forward_{row['population']}_{metric}"
+                name, value = f"forward_{row['population']}_{metric}", float(str(row[metric]))
                 if row["year"] == POOLED:
-                    mlflow.log_metric(f"{name}_pooled", float(row[metric]))  # type: ignore[arg-type]
+                    mlflow.log_metric(f"{name}_pooled", value)
                 else:
-                    mlflow.log_metric(name, float(row[metric]), step=int(row["year"]))  # type: ignore[call-overload]
+                    mlflow.log_metric(name, value, step=int(str(row["year"])))
         if evaluation.rows:
             mlflow.log_table(evaluation.frame().astype({"year": str}), "forward/evaluation.json")
             mlflow.log_table(pd.DataFrame(by_candidate), "forward/by_candidate.json")

@@ -98,7 +98,9 @@ class TrainingTracker:
             yield run
 
     def log_training_data(self, frame: pd.DataFrame, target: str, digest: str, years: list[str]) -> None:
-        dataset = mlflow.data.from_pandas(frame, name="cleaned_buildings", targets=target, digest=digest)
+        dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]  # re-exported lazily by mlflow.data
+            frame, name="cleaned_buildings", targets=target, digest=digest
+        )
         try:
             mlflow.log_input(dataset, context="training")
         except MlflowException as error:
@@ -148,7 +150,9 @@ class TrainingTracker:
             skops_trusted_types=trusted_types(model),
         )
         version = str(info.registered_model_version)
-        run_id = mlflow.active_run().info.run_id
+        active = mlflow.active_run()
+        assert active is not None, "log_and_register runs inside the target's MLflow run"
+        run_id = active.info.run_id
         return RegisteredVersion(name=name, version=version, run_id=run_id, model_uri=f"models:/{name}/{version}")
 
     def champion_version(self, name: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -45,7 +46,7 @@ def run_graph_child(summary_path: str, changed_only: bool) -> int:
     return 0 if summary["success"] else 1
 
 
-def _measured_run(env: dict[str, str], summary_path: Path, changed_only: bool) -> dict[str, object]:
+def _measured_run(env: dict[str, str], summary_path: Path, changed_only: bool) -> dict[str, Any]:
     child = run_bench_child(["graph-one", str(summary_path), "changed-only" if changed_only else "full"], env)
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"success": False}
     return {
@@ -56,7 +57,7 @@ def _measured_run(env: dict[str, str], summary_path: Path, changed_only: bool) -
     }
 
 
-def run_graph_benchmark() -> dict[str, object]:
+def run_graph_benchmark() -> dict[str, Any]:
     with fresh_instance_env() as env, tempfile.TemporaryDirectory() as summaries:
         first = _measured_run(env, Path(summaries, "first.json"), changed_only=False)
         again = _measured_run(env, Path(summaries, "again.json"), changed_only=True)

@@ -134,16 +134,17 @@ def _child(factor: int, step: str, scratch: Path) -> dict[str, Any]:
 
 
 def run_growth_benchmark() -> dict[str, Any]:
-    steps = []
+    steps: list[dict[str, Any]] = []
     for factor in FACTORS:
         with tempfile.TemporaryDirectory(prefix=f"growth-x{factor}-") as scratch:
             for step in STEPS:
                 steps.append(_child(factor, step, Path(scratch)))
                 print(f"growth x{factor} {step}: {steps[-1]}", file=sys.stderr, flush=True)
     base = {s["step"]: s for s in steps if s["factor"] == FACTORS[0]}
-    for step in steps:
-        step["wall_over_x1"] = round(step["wall_seconds"] / base[step["step"]]["wall_seconds"], 2)
-        step["memory_over_x1"] = round(step["peak_rss_mb"] / base[step["step"]]["peak_rss_mb"], 2)
+    for measured in steps:
+        reference = base[measured["step"]]
+        measured["wall_over_x1"] = round(measured["wall_seconds"] / reference["wall_seconds"], 2)
+        measured["memory_over_x1"] = round(measured["peak_rss_mb"] / reference["peak_rss_mb"], 2)
     return {
         "machine": machine(),
         "setting": {

@@ -62,7 +62,7 @@ def in_process(bento: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
     from energy_pipeline.serving.service import EnergyService, use_models_of
 
     use_models_of(bentoml.get(bento))
-    predictor = EnergyService.inner().predictor
+    predictor = EnergyService.inner().predictor  # type: ignore[attr-defined]  # added by @bentoml.service
     one, batch = [Building(**EXAMPLE_BUILDING)], [Building(**b) for b in bodies]
     compiled = {
         "one_building": _timed(lambda: predictor.predict(one), 2000),

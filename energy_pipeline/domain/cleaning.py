@@ -34,6 +34,14 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 Rule = tuple[Callable[[pd.DataFrame], pd.Series], Callable[[pd.DataFrame], pd.Series]]
 
 
+def _column_rule(column: str, reason: str, fails: Callable[[pd.Series], pd.Series]) -> Rule:
+    """A rule on one column: the rows where `fails` holds, rejected as `<reason>:<column>`."""
+    return (
+        lambda frame: fails(frame[column]),
+        lambda frame: pd.Series(f"{reason}:{column}", index=frame.index),
+    )
+
+
 def _rejection_rules(invalid: pd.Series) -> list[Rule]:
     """(which rows, why) in priority order: a row is rejected for the first rule it breaks."""
     rules: list[Rule] = [
@@ -51,26 +59,10 @@ def _rejection_rules(invalid: pd.Series) -> list[Rule]:
         ),
         (lambda f: invalid.reindex(f.index).notna(), lambda f: invalid.reindex(f.index)),
     ]
-    for column in REQUIRED_INPUTS:
-        rules.append(
-            (
-                lambda f, c=column: f[c].isna(),
-                lambda f, c=column: pd.Series(f"missing_input:{c}", index=f.index),
-            )
-        )
+    rules += [_column_rule(column, "missing_input", lambda values: values.isna()) for column in REQUIRED_INPUTS]
     for target in TARGETS:
-        rules.append(
-            (
-                lambda f, t=target: f[t].isna(),
-                lambda f, t=target: pd.Series(f"missing_target:{t}", index=f.index),
-            )
-        )
-        rules.append(
-            (
-                lambda f, t=target: f[t] <= 0,
-                lambda f, t=target: pd.Series(f"non_positive_target:{t}", index=f.index),
-            )
-        )
+        rules.append(_column_rule(target, "missing_target", lambda values: values.isna()))
+        rules.append(_column_rule(target, "non_positive_target", lambda values: values <= 0))
     rules += [
         (
             lambda f: f["compliance_status"].fillna("missing") != "Compliant",

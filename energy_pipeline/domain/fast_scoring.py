@@ -79,8 +79,11 @@ class NotCompilable(TypeError):
 
 
 class Scorer(Protocol):
-    kind: str  # "compiled" or "pipeline"
-    detail: str  # the compiled model family, or why the pipeline is used
+    @property
+    def kind(self) -> str: ...  # "compiled" or "pipeline"
+
+    @property
+    def detail(self) -> str: ...  # the compiled model family, or why the pipeline is used
 
     def predict(self, columns: Columns, memo: Memo | None = None) -> np.ndarray: ...
 
@@ -396,7 +399,7 @@ class Forest:
         rows = X.astype(np.float32).astype(float)
         if len(rows) == 1:
             return self.one_row(rows[0])
-        return self.booster.predict(rows, num_threads=1)
+        return np.asarray(self.booster.predict(rows, num_threads=1))
 
 
 @cache

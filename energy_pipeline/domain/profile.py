@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,7 @@ matplotlib.use("Agg")  # files only: no display on servers or CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from energy_pipeline.domain.cleaning import REJECTION_REASON
 from energy_pipeline.domain.columns import DATA_YEAR, TARGET_ENERGY, TARGET_GHG, TARGETS
@@ -21,7 +23,7 @@ _TARGET_LABELS = {TARGET_ENERGY: "site energy use (kBtu)", TARGET_GHG: "GHG emis
 def render_profile(raw: pd.DataFrame, cleaned: pd.DataFrame, rejected: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     """Write the profile plots to `out_dir`; returns title -> file."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    plots = {
+    plots: dict[str, tuple[Callable[..., Figure], tuple[pd.DataFrame, ...]]] = {
         "Targets, raw and log scale": (_targets, (cleaned,)),
         "Missing values per column (harmonised raw)": (_missing_values, (raw,)),
         "Outliers: energy against floor area": (_outliers, (cleaned, rejected)),

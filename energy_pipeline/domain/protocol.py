@@ -6,11 +6,12 @@ split groups rows by building id: a building is entirely in training or entirely
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.metrics import (
     make_scorer,
     mean_absolute_error,
@@ -103,7 +104,7 @@ SCORERS = {
 }
 
 
-def summarise_cv(cv_scores: dict[str, np.ndarray], prefix: str = "test_") -> dict[str, float]:
+def summarise_cv(cv_scores: Mapping[str, ArrayLike], prefix: str = "test_") -> dict[str, float]:
     """mean and std per metric from cross_validate / cv_results_ arrays (losses turned back positive)."""
     summary: dict[str, float] = {}
     for metric in METRICS:

@@ -242,7 +242,7 @@ def _summarise(failure_cases: pd.DataFrame, frame: pd.DataFrame) -> tuple[tuple[
             failing_rows=len(indices),
             structural=bool(structural),
             sample_building_ids=tuple(_sample(rows, BUILDING_ID)),
-            sample_source_rows=tuple(int(v) for v in _sample(rows, SOURCE_ROW)),
+            sample_source_rows=tuple(int(str(v)) for v in _sample(rows, SOURCE_ROW)),
             sample_values=_sample_values(check, column_name, group, rows),
         )
         violations.append(violation)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -33,7 +34,7 @@ def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
     )
 
 
-def frame_metadata(frame: pd.DataFrame) -> dict[str, object]:
+def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
     return {"dagster/row_count": len(frame), "dagster/column_schema": table_schema(frame)}
 
 

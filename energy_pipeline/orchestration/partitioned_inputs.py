@@ -1,11 +1,13 @@
 """Reading every data year of a partitioned asset from an unpartitioned one."""
 
+from typing import TypeAlias
+
 import dagster as dg
 import pandas as pd
 
 # Dagster's filesystem IO manager hands over {partition: value} for several partitions but the bare value when
 # only one partition exists, so downstream assets accept both.
-YearFrames = dict[str, pd.DataFrame] | pd.DataFrame
+YearFrames: TypeAlias = dict[str, pd.DataFrame] | pd.DataFrame
 
 
 def all_years(value: YearFrames) -> pd.DataFrame:

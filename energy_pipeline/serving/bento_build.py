@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import cast
 
 import bentoml
 import mlflow
@@ -134,10 +135,12 @@ def build_digest(project_root: Path, options: dict[str, object], inputs: list[st
     tags, base image, Python and package versions). New code or packaging is a new Bento and a new immutable image
     tag, even when the champions are the same; the same inputs give the same version."""
 
+    include, exclude = cast(list[str], options["include"]), cast(list[str], options["exclude"])
+
     def carried(path: Path) -> bool:
         relative = path.relative_to(project_root).as_posix()
-        included = any(fnmatch.fnmatch(relative, pattern) for pattern in options["include"])  # type: ignore[union-attr]
-        return path.is_file() and included and not any(fnmatch.fnmatch(relative, p) for p in options["exclude"])  # type: ignore[union-attr]
+        included = any(fnmatch.fnmatch(relative, pattern) for pattern in include)
+        return path.is_file() and included and not any(fnmatch.fnmatch(relative, p) for p in exclude)
 
     digest = hashlib.sha256()
     hash_files(digest, project_root, (p for p in project_root.glob("energy_pipeline/**/*") if carried(p)))

@@ -34,7 +34,7 @@ def build_image(bento_tag: str, image: str, backend: str) -> None:
     its absence raised with the builder's own error (an unreachable base image, a failing pip install...)."""
     with temporary_environment(BUILDAH_ENV if backend == "buildah" else {}):
         with _errors_logged_by("bentoml") as errors:
-            bentoml.container.build(bento_tag, backend=backend, image_tag=(image,))
+            bentoml.container.build(bento_tag, backend=backend, image_tag=(image,))  # type: ignore[call-overload]
         if not image_exists(image, backend):
             said = "\n".join(errors).strip()[-2000:] or "no error reported"
             raise ImageBuildError(f"{backend} did not produce {image}:\n{said}")
@@ -80,10 +80,10 @@ def image_exists(image: str, backend: str) -> bool:
 
 def image_size_bytes(image: str, backend: str) -> int:
     if backend == "docker":
-        out = subprocess.run(
+        inspected = subprocess.run(
             ["docker", "image", "inspect", "--format", "{{.Size}}", image], capture_output=True, text=True, check=True
         ).stdout
-        return int(out.strip())
+        return int(inspected.strip())
     out = (
         subprocess.run(
             ["buildah", "images", "--format", "{{.Size}}", image],

@@ -154,7 +154,7 @@ class Predictor:
         )
 
     def predict(self, buildings: Sequence[Building], field: str = "building") -> list[Prediction]:
-        columns, memo = self.columns(buildings, field), {}  # one memo: both targets' models share their common steps
+        columns, memo = self.columns(buildings, field), Memo()  # one memo: both targets' models share their steps
         energy = self.models["site_energy"].estimates(columns, memo)
         ghg = self.models["ghg_emissions"].estimates(columns, memo)
         return [

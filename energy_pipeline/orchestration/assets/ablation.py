@@ -1,5 +1,7 @@
 """The feature-group ablation, shown as a table on the asset's page."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -25,7 +27,7 @@ from energy_pipeline.version import source_version
 def feature_ablation(training_data: pd.DataFrame, training: TrainingPolicy) -> dg.MaterializeResult:
     train = training_data[~training_data[HOLDOUT]]
     splits = Protocol(folds=training.cv_folds, seeds=tuple(training.cv_seeds[:1])).splits(train[BUILDING_ID])
-    metadata: dict[str, object] = {}
+    metadata: dict[str, Any] = {}
     for target in TARGET_SPECS:
         table = ablation_table(train[list(MODEL_INPUTS)], log_target(train, target.column), splits, training.n_jobs)
         metadata[target.key] = markdown_table(table.round(4).to_dict("records"))

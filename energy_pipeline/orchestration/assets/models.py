@@ -1,5 +1,7 @@
 """Modelling assets: pooled training data, then per target the tuned candidates and the registered model."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -167,11 +169,11 @@ def _model_asset(target: TargetSpec) -> dg.AssetsDefinition:
     return model
 
 
-def outcome_metadata(outcome: SelectionOutcome) -> dict[str, object]:
+def outcome_metadata(outcome: SelectionOutcome) -> dict[str, Any]:
     rows = [{"model": f"candidate v{outcome.version.version} ({outcome.winner})", **outcome.decision.candidate}]
     if outcome.champion_holdout is not None:
         rows.append({"model": f"champion v{outcome.champion_before}", **outcome.champion_holdout})
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "winner": outcome.winner,
         "registered_model": outcome.version.name,
         "registered_version": outcome.version.version,
@@ -233,13 +235,13 @@ def _forward_asset(target: TargetSpec) -> dg.AssetsDefinition:
     return forward_evaluation
 
 
-def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+def _rounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
 
 
-def forward_metadata(report: ForwardReport, candidates: CandidateSet) -> dict[str, object]:
+def forward_metadata(report: ForwardReport, candidates: CandidateSet) -> dict[str, Any]:
     evaluation = report.evaluation
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "configuration": candidates.winner.name,
         "forward": markdown_table(_rounded(evaluation.rows)),
         "interval_novelty_scale": round(evaluation.novelty_scale, 4),

@@ -1,6 +1,8 @@
 """Monitoring checks on each year's cleaned data (WARN, never blocking): drift from the champion's training
 inputs, and the champion's score on the year once its targets are known. They tell the team retraining is due."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -74,7 +76,7 @@ def champion_performance_on_year(
 ) -> dg.AssetCheckResult:
     if (too_few := _too_few_rows(cleaned_buildings)) is not None:
         return too_few
-    tracker, rows = mlflow.tracker(), []
+    tracker, rows = mlflow.tracker(), list[dict[str, Any]]()
     for target in TARGET_SPECS:
         name = mlflow.model_name(target.key)
         champion = tracker.champion_metadata(name)
