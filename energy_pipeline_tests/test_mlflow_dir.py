@@ -21,16 +21,20 @@ from mlflow.models import Model
 from sklearn.linear_model import Ridge
 
 from energy_pipeline.domain import forest_as_lightgbm
+from energy_pipeline.domain.columns import TARGET_SPECS, registered_model_name
 from energy_pipeline.domain.fast_scoring import frame_columns
 from energy_pipeline.domain.features import MODEL_INPUTS
 from energy_pipeline.serving.bento_build import BOOSTING_PACKAGES
 from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir, frame_from_split_json
 from energy_pipeline.serving.predictor import ServedModel
-from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, MODEL_ALIASES, SERVED_PIPELINE
+from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIPELINE, SERVED_TARGETS
 from energy_pipeline.tracking import CHECK_ROW_COUNT, CHECK_ROWS_ARTIFACT
 
+# the served fixture trains with the default prefix
+REGISTERED = sorted(registered_model_name(target.key) for target in TARGET_SPECS)
 
-@pytest.mark.parametrize("registered", sorted(MODEL_ALIASES.values()))
+
+@pytest.mark.parametrize("registered", REGISTERED)
 def test_a_registered_champion_reads_as_mlflow_reads_it(
     served: dict[str, Any], registered: str, tmp_path: Path
 ) -> None:
@@ -48,7 +52,7 @@ def test_a_registered_champion_reads_as_mlflow_reads_it(
     )
 
 
-@pytest.mark.parametrize("registered", sorted(MODEL_ALIASES.values()))
+@pytest.mark.parametrize("registered", REGISTERED)
 def test_a_bento_model_carries_the_registered_pipeline_and_its_forest_texts(
     served: dict[str, Any], registered: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,6 +88,7 @@ import sys, json
 sys.modules.update(dict.fromkeys(("mlflow", "mlflow.sklearn")))
 from pathlib import Path
 import bentoml
+from energy_pipeline.domain.columns import TARGET_SPECS, registered_model_name
 from energy_pipeline.domain.fast_scoring import frame_columns
 from energy_pipeline.domain.features import MODEL_INPUTS
 from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir, frame_from_split_json
@@ -113,8 +118,8 @@ def test_the_bento_models_load_and_score_without_mlflow(served: dict[str, Any]) 
     )
     assert done.returncode == 0, done.stderr[-3000:]
     scores = json.loads(done.stdout)
-    assert sorted(scores) == sorted(f"{alias}/{source}" for alias in MODEL_ALIASES for source in ("bento", "skops"))
-    for alias in MODEL_ALIASES:
+    assert sorted(scores) == sorted(f"{alias}/{source}" for alias in SERVED_TARGETS for source in ("bento", "skops"))
+    for alias in SERVED_TARGETS:
         assert scores[f"{alias}/bento"] == scores[f"{alias}/skops"] and len(scores[f"{alias}/bento"]) > 0
 
 
@@ -131,7 +136,7 @@ def test_a_pickled_model_without_mlflow_is_refused_with_its_remedy(tmp_path: Pat
     assert "cloudpickle model, which only MLflow reads" in done.stderr and "`bento` asset" in done.stderr
 
 
-@pytest.mark.parametrize("registered", sorted(MODEL_ALIASES.values()))
+@pytest.mark.parametrize("registered", REGISTERED)
 def test_a_bento_model_carries_real_rows_its_scorer_is_checked_on(
     served: dict[str, Any], registered: str, tmp_path: Path
 ) -> None:

@@ -35,10 +35,13 @@ def _bento_on(bento: str, base_image: str, python_version: str) -> str:
     champions = []
     for info in bentoml.get(bento).info.all_models:
         labels = bentoml.models.get(info.tag).info.labels
+        target = info.alias or labels.get("target", "")
         if "run_id" not in labels:
             raise SystemExit(f"{bento} predates run ids in its models: rebuild it with `make run`")
         champions.append(
-            Champion(labels["registered_model"], labels["registered_version"], labels["winner"], labels["run_id"])
+            Champion(
+                target, labels["registered_model"], labels["registered_version"], labels["winner"], labels["run_id"]
+            )
         )
     return str(build_bento(champions, PROJECT_ROOT, base_image, python_version).tag)
 

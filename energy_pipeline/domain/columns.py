@@ -167,6 +167,14 @@ def canonical_name(name: str) -> str:
     return _BY_NORMALISED_NAME.get(normalised_name(name), to_snake_case(name))
 
 
+DEFAULT_MODEL_PREFIX = "energy-pipeline"
+
+
+def registered_model_name(target_key: str, prefix: str = DEFAULT_MODEL_PREFIX) -> str:
+    """The MLflow registered model of a target: `<prefix>-<target key with dashes>`."""
+    return f"{prefix}-{target_key.replace('_', '-')}"
+
+
 @dataclass(frozen=True)
 class TargetSpec:
     """One predicted quantity: its asset/registry key, its column and its unit."""
@@ -178,6 +186,6 @@ class TargetSpec:
 
 
 TARGET_SPECS: tuple[TargetSpec, ...] = (
-    TargetSpec("site_energy", TARGET_ENERGY, "site energy use", "kBtu"),
-    TargetSpec("ghg_emissions", TARGET_GHG, "GHG emissions", "t CO2e"),
+    SITE_ENERGY := TargetSpec("site_energy", TARGET_ENERGY, "site energy use", "kBtu"),
+    GHG_EMISSIONS := TargetSpec("ghg_emissions", TARGET_GHG, "GHG emissions", "t CO2e"),
 )

@@ -68,7 +68,7 @@ Compiled = Callable[[Columns, Memo], np.ndarray]
 # BULK_THREADS threads (for 200 trees 40 levels deep on 2 cores).
 SMALL_BATCH_ROWS = 16
 # Bulk rows (a batch request) are scored on this many threads: sklearn's tree walk and LightGBM release the GIL,
-# and a batch at low concurrency leaves the other core idle (1,000 rows through 200 trees: 19 -> 10 ms).
+# and a batch at low concurrency would leave the other core idle.
 BULK_THREADS = min(2, os.cpu_count() or 1)
 CHECK_RTOL = 1e-9
 logger = logging.getLogger(__name__)
@@ -579,9 +579,3 @@ def compile_model(
         logger.warning("checking the compiled %s failed, scoring with the model itself", family, exc_info=True)
         return PipelineScorer(model, f"checking compiled {family} failed: {type(error).__name__}: {error}")
     return CompiledScorer(predict, f"{family}; agreed with the model on {len(check_rows)} check rows")
-
-
-def predict_rows(scorer: Scorer, rows: Sequence[Mapping[str, object]] | pd.DataFrame) -> np.ndarray:
-    """Convenience for tests and benchmarks: a scorer on a DataFrame of raw inputs."""
-    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
-    return scorer.predict(frame_columns(frame))

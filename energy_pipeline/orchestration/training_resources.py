@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field, field_validator
 
 from energy_pipeline.domain.candidates import ALL_CANDIDATES, DEFAULT_CANDIDATES, GridSize
+from energy_pipeline.domain.columns import DEFAULT_MODEL_PREFIX, registered_model_name
 from energy_pipeline.domain.gate import GateFloors
 from energy_pipeline.domain.protocol import CV_FOLDS, CV_SEEDS, Protocol
 from energy_pipeline.tracking import MlflowSettings, TrainingTracker
@@ -56,10 +57,10 @@ class MlflowTracking(dg.ConfigurableResource):
     artifact_location: str | None = Field(default=None, description="Artifact root for a new experiment")
     registry_uri: str | None = Field(default=None, description="Registry URI when it differs from tracking")
     experiment_name: str = Field(default="energy-pipeline")
-    model_name_prefix: str = Field(default="energy-pipeline", description="Registered model: <prefix>-<target>")
+    model_name_prefix: str = Field(default=DEFAULT_MODEL_PREFIX, description="Registered model: <prefix>-<target>")
 
     def model_name(self, target_key: str) -> str:
-        return f"{self.model_name_prefix}-{target_key.replace('_', '-')}"
+        return registered_model_name(target_key, self.model_name_prefix)
 
     def tracker(self) -> TrainingTracker:
         if self.tracking_uri.startswith("sqlite:///"):

@@ -17,6 +17,7 @@ import yaml
 from bentoml.exceptions import NotFound
 from mlflow.exceptions import MlflowException
 
+from energy_pipeline.domain.columns import GHG_EMISSIONS, SITE_ENERGY
 from energy_pipeline.domain.fast_scoring import ForestTexts, compile_model
 from energy_pipeline.serving.mlflow_dir import (
     MLFLOW_MODEL_FOLDER,
@@ -24,20 +25,11 @@ from energy_pipeline.serving.mlflow_dir import (
     MlflowModelDir,
     frame_from_split_json,
 )
-from energy_pipeline.serving.service import (
-    CHECK_ROWS,
-    FOREST_TEXTS,
-    GHG_EMISSIONS_MODEL,
-    MODEL_ALIASES,
-    SERVED_PIPELINE,
-    SERVING_IMAGE,
-    SITE_ENERGY_MODEL,
-)
+from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIPELINE, SERVING_IMAGE, TARGET_LABEL
 from energy_pipeline.tracking import CHECK_ROWS_ARTIFACT
 from energy_pipeline.version import hash_files
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
-ALIAS_OF = {name: alias for alias, name in MODEL_ALIASES.items()}
 # No MLflow: every stored model carries its fitted pipeline (`import_champion`), and the skops file it falls back
 # to is read without MLflow (`mlflow_dir.py`). mlflow-skinny and what only it needs weighed 90 MB of the image.
 SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "skops", "pydantic", "fastapi", "bentoml")
@@ -48,6 +40,7 @@ SKLEARN_TREE = "sklearn.tree._tree.Tree"
 
 @dataclass(frozen=True)
 class Champion:
+    target: str  # the target's key: the model's alias in the Bento, whatever its registered name
     registered_model: str
     version: str
     winner: str
@@ -60,8 +53,8 @@ def import_champion(champion: Champion) -> bentoml.Model:
 
     The fitted pipeline is also stored beside the MLflow directory, as BentoML custom objects (cloudpickle), with
     the LightGBM texts of its forests: the registered skops file is read and audited here, once, and each serving
-    worker then loads the pipeline in ~0.02 s instead of importing and running skops (~1.1 s of its start) and
-    reads its forests' texts instead of writing them (~0.17 s each). A pickle runs code when it is loaded; this
+    worker then loads the pipeline instead of importing and running skops (most of its start), and reads its
+    forests' texts instead of writing them. A pickle runs code when it is loaded; this
     one is read only from the Bento it was built into, which the same build fills with the service's own code."""
     tag = bentoml.Tag(champion.registered_model, f"v{champion.version}-{champion.run_id[:12]}")
     try:
@@ -80,6 +73,7 @@ def import_champion(champion: Champion) -> bentoml.Model:
             tag,
             local,
             labels={
+                TARGET_LABEL: champion.target,
                 "registered_model": champion.registered_model,
                 "registered_version": champion.version,
                 "winner": champion.winner,
@@ -115,8 +109,8 @@ def boosting_packages(model: MlflowModelDir) -> set[str]:
 
 def serving_packages(models: list[bentoml.Model]) -> list[str]:
     """Pinned to the versions training used; xgboost/lightgbm only when a served model holds one of their
-    estimators, not whenever it is a stacking: xgboost's wheel brings 300 MB of CUDA collectives (nvidia-nccl),
-    and a stacking of Huber, LightGBM and ExtraTrees doubled the image (790 -> 1,564 MB) for nothing."""
+    estimators, not whenever it is a stacking: xgboost's wheel brings CUDA collectives (nvidia-nccl) that would
+    weigh as much as the rest of the image for nothing."""
     needed: set[str] = set()
     for model in models:
         needed |= boosting_packages(MlflowModelDir.read(Path(model.path_of(MLFLOW_MODEL_FOLDER))))
@@ -153,13 +147,13 @@ def build_bento(champions: list[Champion], project_root: Path, base_image: str, 
     """The Bento's version names the model versions it serves and digests what it is made of, e.g.
     `energy_pipeline:e3-g2-s1a2b3c4d`."""
     models = [import_champion(c) for c in champions]
-    by_name = {c.registered_model: c.version for c in champions}
+    by_target = {c.target: c.version for c in champions}
     options = yaml.safe_load(BENTOFILE.read_text())
     packages = serving_packages(models)
     script = (project_root / options["docker"]["setup_script"]).read_text()
     inputs = [*(str(m.tag) for m in models), base_image, python_version, *packages, script]
     digest = build_digest(project_root, options, inputs)
-    version = f"e{by_name[SITE_ENERGY_MODEL]}-g{by_name[GHG_EMISSIONS_MODEL]}-s{digest}"
+    version = f"e{by_target[SITE_ENERGY.key]}-g{by_target[GHG_EMISSIONS.key]}-s{digest}"
     try:
         return bentoml.get(f"energy_pipeline:{version}")
     except NotFound:
@@ -173,14 +167,13 @@ def build_bento(champions: list[Champion], project_root: Path, base_image: str, 
             name=options["name"],
             version=version,
             labels={
-                "site_energy_version": by_name[SITE_ENERGY_MODEL],
-                "ghg_emissions_version": by_name[GHG_EMISSIONS_MODEL],
+                **{f"{key}_version": version for key, version in by_target.items()},
             },
             build_ctx=str(project_root),
             include=options["include"],
             exclude=options["exclude"],
             # by alias: the service asks for `site_energy`, and BentoML answers with exactly this Bento's model
-            models=[{"tag": str(m.tag), "alias": ALIAS_OF[m.tag.name]} for m in models],
+            models=[{"tag": str(m.tag), "alias": c.target} for c, m in zip(champions, models, strict=True)],
             python={**options["python"], "packages": packages},
             docker={**options["docker"], "base_image": base_image, "python_version": python_version},
         )

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from energy_pipeline.domain.categories import UnmappedValue, canonical_category
-from energy_pipeline.domain.columns import DATA_YEAR, TARGET_SPECS
+from energy_pipeline.domain.columns import DATA_YEAR, GHG_EMISSIONS, SITE_ENERGY, TARGET_SPECS
 from energy_pipeline.domain.fast_scoring import Columns, ForestTexts, Memo, Scorer, compile_model
 from energy_pipeline.domain.features import CATEGORICAL_INPUTS, MODEL_INPUTS, NUMERIC_INPUTS, USE_TYPES
 from energy_pipeline.domain.intervals import ConformalIntervals
@@ -155,8 +155,8 @@ class Predictor:
 
     def predict(self, buildings: Sequence[Building], field: str = "building") -> list[Prediction]:
         columns, memo = self.columns(buildings, field), Memo()  # one memo: both targets' models share their steps
-        energy = self.models["site_energy"].estimates(columns, memo)
-        ghg = self.models["ghg_emissions"].estimates(columns, memo)
+        energy = self.models[SITE_ENERGY.key].estimates(columns, memo)
+        ghg = self.models[GHG_EMISSIONS.key].estimates(columns, memo)
         return [
             Prediction(site_energy_use_kbtu=e, total_ghg_emissions_t_co2e=g, model_versions=self.versions)
             for e, g in zip(energy, ghg, strict=True)

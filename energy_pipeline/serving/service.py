@@ -5,7 +5,7 @@ registry (`bentoml.mlflow.import_model`) and packed them into the Bento under th
 `ghg_emissions`; the service loads those exact MLflow model directories once and
 compiles them into numpy scorers (`domain/fast_scoring.py`). Each stored model also carries its fitted pipeline
 and its forests' LightGBM texts, made when the Bento was built (`bento_build.import_champion`), so a worker's start
-skips skops (~1.1 s) and the forests' rewriting (~0.3 s): `/readyz` came 1.1 s sooner in the image (4.5 -> 3.4 s).
+skips skops and the forests' rewriting (the cold start's figures are in `bench/`).
 
 Latency choices (measured in `bench/results/serving.json`): a single building is scored on the event loop
 (`async def`: it takes well under a millisecond, a thread hop costs more); batches run in the thread pool so they
@@ -30,6 +30,7 @@ from bentoml.exceptions import NotFound
 from fastapi import FastAPI
 from pydantic import Field
 
+from energy_pipeline.domain.columns import TARGET_SPECS
 from energy_pipeline.private_apis.bentoml_internals import BentoMLContainer
 from energy_pipeline.serving.access_log import access_log_every_from_environment, sample_access_log
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
@@ -46,13 +47,13 @@ if TYPE_CHECKING:
     from energy_pipeline.serving.predictor import ServedModel
 
 # After each bulk prediction LightGBM's OpenMP threads keep spinning (libgomp's default wait policy) on the core
-# where the forest's trees are walked next: a batch of 1,000 buildings took 60 ms instead of 47. libgomp reads this
+# where the forest's trees are walked next, and slow the batch that follows (`bench/`). libgomp reads this
 # when it loads, so it is set here, before any model library is imported; a value in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-SITE_ENERGY_MODEL = "energy-pipeline-site-energy"
-GHG_EMISSIONS_MODEL = "energy-pipeline-ghg-emissions"
-MODEL_ALIASES = {"site_energy": SITE_ENERGY_MODEL, "ghg_emissions": GHG_EMISSIONS_MODEL}  # alias -> registered
+# A Bento's models go by their target's key (`site_energy`, `ghg_emissions`), whatever their registered names
+SERVED_TARGETS = tuple(target.key for target in TARGET_SPECS)
+TARGET_LABEL = "target"  # the label a stored model carries its target key in
 # A stored model's custom objects (`bento_build.import_champion`): its fitted pipeline, its forests' texts and
 # the real rows its fast scorer is checked on before use
 SERVED_PIPELINE, FOREST_TEXTS, CHECK_ROWS = "sklearn_pipeline", "forest_texts", "check_rows"
@@ -80,6 +81,13 @@ def use_models_of(bento: bentoml.Bento) -> None:
     BentoMLContainer.model_aliases.set({m.alias: str(m.tag) for m in bento.info.all_models if m.alias})
 
 
+def _newest_stored(key: str) -> bentoml.Model:
+    stored = [m for m in bentoml.models.list() if m.info.labels.get(TARGET_LABEL) == key]
+    if not stored:
+        raise RuntimeError(f"no stored model of {key}: build a Bento with the `bento` asset")
+    return max(stored, key=lambda m: m.info.creation_time)
+
+
 def _served(key: str) -> ServedModel:
     """The model the Bento was built with, by its alias (`site_energy`, `ghg_emissions`): never `name:latest`,
     which names whatever model was stored last, not the one this Bento was built and versioned for."""
@@ -89,8 +97,8 @@ def _served(key: str) -> ServedModel:
     from energy_pipeline.serving.predictor import ServedModel
 
     if not BentoMLContainer.model_aliases.get():  # served from source (a dev loop), not from a Bento
-        stored = bentoml.models.get(f"{MODEL_ALIASES[key]}:latest")
-        logger.warning("no Bento loaded: serving the newest stored %s, %s", MODEL_ALIASES[key], stored.tag)
+        stored = _newest_stored(key)
+        logger.warning("no Bento loaded: serving the newest stored model of %s, %s", key, stored.tag)
     else:
         try:
             stored = bentoml.models.get(key)
@@ -126,7 +134,7 @@ class EnergyService:
     def __init__(self) -> None:
         from energy_pipeline.serving.predictor import Predictor  # see `_served`
 
-        self.predictor = Predictor({key: _served(key) for key in MODEL_ALIASES})
+        self.predictor = Predictor({key: _served(key) for key in SERVED_TARGETS})
         self.predictor.predict([Building(**EXAMPLE_BUILDING)])  # warm-up: first-call caches are built now
         sample_access_log(access_log_every_from_environment())
         if untraced_with_exporter():

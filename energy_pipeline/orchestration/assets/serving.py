@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import bentoml
 import dagster as dg
 
+from energy_pipeline.domain.columns import GHG_EMISSIONS, SITE_ENERGY
 from energy_pipeline.modelling import SelectionOutcome
 from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
@@ -42,14 +43,13 @@ def bento(
 ) -> dg.Output[str]:
     tracker = mlflow.tracker()
     champions = []
-    for outcome in (site_energy_model, ghg_emissions_model):
+    for target, outcome in ((SITE_ENERGY.key, site_energy_model), (GHG_EMISSIONS.key, ghg_emissions_model)):
         version = outcome.champion_after
         if version is None:
             raise dg.Failure(f"{outcome.version.name} has no champion: nothing fit to serve yet")
         name = outcome.version.name
-        champions.append(
-            Champion(name, version, tracker.champion_winner(name, version), tracker.version_run_id(name, version))
-        )
+        winner, run_id = tracker.champion_winner(name, version), tracker.version_run_id(name, version)
+        champions.append(Champion(target, name, version, winner, run_id))
     with transient_errors_retried(context):  # the champions are downloaded from the MLflow server
         built = build_bento(champions, PROJECT_ROOT, packaging.base_image, packaging.python_version)
     context.log.info(f"bento {built.tag} at {built.path}")
