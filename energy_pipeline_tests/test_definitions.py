@@ -122,3 +122,15 @@ def test_dagster_cli_loads_the_code_location(target: list[str], tmp_path: Path) 
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Validation successful" in completed.stdout + completed.stderr
+
+
+def test_loading_the_code_location_leaves_the_bentoml_service_alone() -> None:
+    """The service module sets process-wide options and middlewares when imported: only serving processes (and
+    the step that builds the Bento) may import it, not the code location every run and sensor loads."""
+    probe = (
+        "import os, sys\nos.environ.pop('OMP_WAIT_POLICY', None)\nimport energy_pipeline\nenergy_pipeline.defs\n"
+        "print('energy_pipeline.serving.service' in sys.modules, 'OMP_WAIT_POLICY' in os.environ)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False"]

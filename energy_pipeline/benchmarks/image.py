@@ -31,11 +31,12 @@ def _bento_on(bento: str, base_image: str, python_version: str) -> str:
     import bentoml
 
     from energy_pipeline.serving.bento_build import Champion, build_bento
+    from energy_pipeline.serving.service import TARGET_LABEL
 
     champions = []
     for info in bentoml.get(bento).info.all_models:
         labels = bentoml.models.get(info.tag).info.labels
-        target = info.alias or labels.get("target", "")
+        target = info.alias or labels.get(TARGET_LABEL, "")
         if "run_id" not in labels:
             raise SystemExit(f"{bento} predates run ids in its models: rebuild it with `make run`")
         champions.append(

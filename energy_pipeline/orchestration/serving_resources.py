@@ -8,9 +8,8 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-from energy_pipeline.serving.image import BUILDAH_ENV
+from energy_pipeline.serving.image import BUILDAH_ENV, DEFAULT_BASE_IMAGE
 from energy_pipeline.serving.registry import EcrRepository
-from energy_pipeline.serving.service import DEFAULT_BASE_IMAGE
 
 BACKENDS = ("docker", "buildah")
 BuilderChoice = Literal["auto", "docker", "buildah", "none"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import bentoml
 
+DEFAULT_BASE_IMAGE = "python:3.11-slim"  # BentoML's default for Python 3.11
 BUILDAH_ENV = {"STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}  # work as root without a daemon
 
 

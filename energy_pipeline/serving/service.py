@@ -34,6 +34,7 @@ from energy_pipeline.domain.columns import TARGET_SPECS
 from energy_pipeline.private_apis.bentoml_internals import BentoMLContainer
 from energy_pipeline.serving.access_log import access_log_every_from_environment, sample_access_log
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment
+from energy_pipeline.serving.image import DEFAULT_BASE_IMAGE
 from energy_pipeline.serving.openapi_contract import OpenApiContractMiddleware
 from energy_pipeline.serving.request_guards import (
     BodySizeLimitMiddleware,
@@ -57,7 +58,6 @@ TARGET_LABEL = "target"  # the label a stored model carries its target key in
 # A stored model's custom objects (`bento_build.import_champion`): its fitted pipeline, its forests' texts and
 # the real rows its fast scorer is checked on before use
 SERVED_PIPELINE, FOREST_TEXTS, CHECK_ROWS = "sklearn_pipeline", "forest_texts", "check_rows"
-DEFAULT_BASE_IMAGE = "python:3.11-slim"
 SERVICE_NAME = "energy_pipeline"  # BentoML's name: `services.energy_pipeline.…` options address it
 TRAFFIC = {"timeout": 3}  # the largest batch scores in well under 1 s; see the module docstring
 WORKERS = 2

@@ -13,7 +13,6 @@ from energy_pipeline.orchestration.retries import transient_errors_retried
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.orchestration.training_resources import MlflowTracking
-from energy_pipeline.serving.bento_build import Champion, build_bento, carried_packages
 from energy_pipeline.serving.image import BuiltImage, build_image, image_size_bytes
 from energy_pipeline.serving.registry import push_with
 from energy_pipeline.version import source_version
@@ -41,6 +40,10 @@ def bento(
     mlflow: MlflowTracking,
     packaging: BentoPackaging,
 ) -> dg.Output[str]:
+    # imported here: the service module sets process-wide options when imported, which the code location and
+    # every other step must not get
+    from energy_pipeline.serving.bento_build import Champion, build_bento, carried_packages
+
     tracker = mlflow.tracker()
     champions = []
     for target, outcome in ((SITE_ENERGY.key, site_energy_model), (GHG_EMISSIONS.key, ghg_emissions_model)):
