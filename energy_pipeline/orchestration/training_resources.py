@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 from energy_pipeline.domain.candidates import ALL_CANDIDATES, DEFAULT_CANDIDATES, GridSize
 from energy_pipeline.domain.columns import DEFAULT_MODEL_PREFIX, registered_model_name
 from energy_pipeline.domain.gate import GateFloors
+from energy_pipeline.domain.parallel import release_parallel_workers
 from energy_pipeline.domain.protocol import CV_FOLDS, CV_SEEDS, Protocol
 from energy_pipeline.tracking import MlflowSettings, TrainingTracker
 
@@ -45,6 +46,11 @@ class TrainingPolicy(dg.ConfigurableResource):
         if not names:
             raise ValueError(f"no candidate to tune; expected some of {', '.join(ALL_CANDIDATES)}")
         return names
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Every step that searches or fits uses this resource: its end releases joblib's workers, or a step
+        process of a launched run would wait for them to time out before it could end."""
+        release_parallel_workers()
 
     def protocol(self) -> Protocol:
         return Protocol(folds=self.cv_folds, seeds=tuple(self.cv_seeds))
