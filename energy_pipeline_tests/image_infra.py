@@ -16,6 +16,7 @@ from pathlib import Path
 
 import boto3
 import httpx
+import pytest
 
 from energy_pipeline.benchmarks.local_images import run
 from energy_pipeline_tests.services import free_port, running_server
@@ -25,6 +26,19 @@ IMAGE_TOOLS = ("buildah", "skopeo", "debootstrap", "docker-registry", "htpasswd"
 
 def missing_tools() -> list[str]:
     return [tool for tool in IMAGE_TOOLS if shutil.which(tool) is None]
+
+
+@contextmanager
+def image_tools_environment(values: dict[str, str]) -> Iterator[None]:
+    """Skips, saying why, where the Debian image tools are missing; else `values` set in the environment (a
+    private buildah store, logins) until the module's tests are done."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"Debian packages not installed: {', '.join(missing)} (`make image-tools` needs root and apt)")
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in values.items():
+            patch.setenv(key, value)
+        yield
 
 
 @contextmanager

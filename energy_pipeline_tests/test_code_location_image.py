@@ -28,13 +28,8 @@ IMAGE = "energy-pipeline-code:test"
 
 @pytest.fixture(scope="module")
 def code_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    missing = infra.missing_tools()
-    if missing:
-        pytest.skip(f"Debian packages not installed: {', '.join(missing)} (`make image-tools` needs root and apt)")
     root = tmp_path_factory.mktemp("code-image")
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in images.buildah_env(root / "storage").items():
-            patch.setenv(key, value)
+    with infra.image_tools_environment(images.buildah_env(root / "storage")):
         base = images.build_offline_base_image(root / "base")
         images.build_dockerfile(PROJECT_ROOT, IMAGE, {"BASE_IMAGE": base})
         yield IMAGE

@@ -42,9 +42,6 @@ JOBS = ("ingest_job", "training_job", "serving_job")
 @pytest.fixture(scope="module")
 def image_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """buildah's store, registry logins and AWS credentials all private to this module."""
-    missing = infra.missing_tools()
-    if missing:
-        pytest.skip(f"Debian packages not installed: {', '.join(missing)} (`make image-tools` needs root and apt)")
     root = tmp_path_factory.mktemp("image")
     env = {
         **images.buildah_env(root / "storage"),
@@ -52,9 +49,7 @@ def image_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         **AWS_TEST_CREDENTIALS,
     }
     (root / "auth.json").write_text("{}")
-    with pytest.MonkeyPatch.context() as patch:  # module scope: restored when the module's tests are done
-        for key, value in env.items():
-            patch.setenv(key, value)
+    with infra.image_tools_environment(env):  # module scope: restored when the module's tests are done
         yield root
 
 
