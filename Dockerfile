@@ -19,7 +19,9 @@ ENV PATH=/opt/venv/bin:${PATH} \
     DAGSTER_HOME=/opt/dagster/home \
     ENERGY_PIPELINE_LANDING_DIR=/opt/energy-pipeline/data/raw \
     ENERGY_PIPELINE_ARTIFACTS_DIR=/opt/energy-pipeline/artifacts
-RUN useradd --create-home --uid 10001 pipeline
+# LightGBM's wheel links the OpenMP runtime, which slim images lack
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 pipeline
 COPY --from=build /opt/venv /opt/venv
 COPY data/raw /opt/energy-pipeline/data/raw
 COPY dagster.yaml /opt/dagster/home/dagster.yaml

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from dagster_aws.s3 import S3PickleIOManager, S3Resource
 
 from energy_pipeline.definitions import build_definitions
 from energy_pipeline.orchestration import retries
-from energy_pipeline.orchestration.assets.models import TRAINING_POOL
+from energy_pipeline.orchestration.concurrency import TRAINING_POOL, TRAINING_TAG, TRAINING_TAG_KEY
 from energy_pipeline.orchestration.data_resources import LandingZone
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.orchestration.training_resources import TrainingPolicy
@@ -98,7 +99,13 @@ def test_trainings_run_one_at_a_time_however_they_start(monkeypatch: pytest.Monk
         config, _ = dagster_instance_config(str(folder), "dagster.yaml")
         assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
         assert "run_coordinator" not in config  # Dagster's default, the queued coordinator
-    graph = build_definitions().resolve_asset_graph()
+        limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
+        assert {"key": TRAINING_TAG_KEY, "value": "true", "limit": 1} in limits
+    definitions = build_definitions()
+    assert definitions.resolve_job_def("training_job").tags == TRAINING_TAG
+    automation = next(s for s in definitions.sensors if isinstance(s, dg.AutomationConditionSensorDefinition))
+    assert automation.run_tags == TRAINING_TAG
+    graph = definitions.resolve_asset_graph()
     training = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == "models"}
     assert {"training_data", "site_energy_candidates", "ghg_emissions_model", "feature_ablation"} <= training
     assert {key: graph.get(dg.AssetKey(key)).pools for key in training} == {key: {TRAINING_POOL} for key in training}
@@ -225,13 +232,14 @@ def _validate(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`dagster definitions validate` as a deploy runs it, with only `variables` of the production ones set."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ENERGY_PIPELINE_")}
     dagster = Path(sys.executable).with_name("dagster")
-    return subprocess.run(
-        [str(dagster), "definitions", "validate", "-m", "energy_pipeline"],
-        env={**environment, **variables},
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-    )
+    with tempfile.TemporaryDirectory() as home:  # an instance folder of its own, as a fresh deploy has
+        return subprocess.run(
+            [str(dagster), "definitions", "validate", "-m", "energy_pipeline"],
+            env={**environment, "DAGSTER_HOME": home, **variables},
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
 
 
 def test_prod_code_location_refuses_to_load_and_names_each_missing_or_malformed_variable() -> None:

@@ -27,7 +27,10 @@ def _duplicate_id(frame: pd.DataFrame) -> None:
 
 
 def _drop(column: str) -> Mutation:
-    return lambda frame: frame.drop(columns=[column], inplace=True)
+    def drop(frame: pd.DataFrame) -> None:
+        del frame[column]
+
+    return drop
 
 
 @pytest.fixture

@@ -35,7 +35,12 @@ def residuals_by_property_type(
     residuals = pd.Series(np.log1p(y_pred) - np.log1p(y_true), index=property_types.index)
     order = residuals.groupby(property_types).median().sort_values().index
     figure, axis = plt.subplots(figsize=(9, 7))
-    axis.boxplot([residuals[property_types == t] for t in order], vert=False, tick_labels=list(order), showfliers=False)
+    axis.boxplot(
+        [residuals[property_types == t] for t in order],
+        orientation="horizontal",
+        tick_labels=list(order),
+        showfliers=False,
+    )
     axis.axvline(0, color="red", linewidth=1)
     axis.set_xlabel(f"log residual (predicted - actual), {target.label}")
     figure.suptitle("Residuals by primary property type (held-out)")

@@ -99,6 +99,6 @@ def _by_property_type(cleaned: pd.DataFrame) -> plt.Figure:
     order = cleaned.groupby("primary_property_type")[TARGET_ENERGY].median().sort_values().index
     for axis, target in zip(axes, TARGETS, strict=True):
         data = [np.log1p(cleaned.loc[cleaned["primary_property_type"] == t, target]) for t in order]
-        axis.boxplot(data, vert=False, tick_labels=list(order), showfliers=False)
+        axis.boxplot(data, orientation="horizontal", tick_labels=list(order), showfliers=False)
         axis.set_xlabel(f"log1p {_TARGET_LABELS[target]}")
     return figure

@@ -7,6 +7,7 @@ not: a retraining that keeps the champion must not rebuild the image, so `champi
 
 import dagster as dg
 
+from energy_pipeline.orchestration.concurrency import TRAINING_TAG
 from energy_pipeline.orchestration.settings import automation_starts_running
 
 AFTER_CHECKED_UPSTREAM = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
@@ -15,6 +16,7 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     name="retrain_on_new_data",
     target=dg.AssetSelection.all(),
     minimum_interval_seconds=60,
+    run_tags=TRAINING_TAG,  # its runs may train: they queue behind any other training
     default_status=dg.DefaultSensorStatus.RUNNING if automation_starts_running() else dg.DefaultSensorStatus.STOPPED,
     description="Evaluates the assets' automation conditions: profile and training follow a checked ingest.",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from energy_pipeline.orchestration.checks.monitoring import champion_performance_on_year, cleaned_buildings_drift
+from energy_pipeline.orchestration.concurrency import TRAINING_TAG
 
 ingest_job = dg.define_asset_job(
     name="ingest_job",
@@ -28,12 +29,14 @@ profile_job = dg.define_asset_job(
 training_job = dg.define_asset_job(
     name="training_job",
     selection=dg.AssetSelection.groups("models") - dg.AssetSelection.assets("feature_ablation"),
+    tags=TRAINING_TAG,
     description="Pooled training data -> tuned candidates -> registered models and the champion gate, both targets.",
 )
 
 ablation_job = dg.define_asset_job(
     name="ablation_job",
     selection=dg.AssetSelection.assets("feature_ablation"),
+    tags=TRAINING_TAG,
     description="What each feature group is worth, per target (analysis; not part of retraining).",
 )
 

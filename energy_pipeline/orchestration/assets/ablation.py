@@ -10,7 +10,8 @@ from energy_pipeline.domain.columns import BUILDING_ID, TARGET_SPECS
 from energy_pipeline.domain.features import MODEL_INPUTS
 from energy_pipeline.domain.protocol import Protocol, log_target
 from energy_pipeline.modelling import HOLDOUT
-from energy_pipeline.orchestration.assets.models import MODELS_GROUP, TRAINING_POOL
+from energy_pipeline.orchestration.assets.models import MODELS_GROUP
+from energy_pipeline.orchestration.concurrency import TRAINING_POOL
 from energy_pipeline.orchestration.metadata import markdown_table
 from energy_pipeline.orchestration.training_resources import TrainingPolicy
 from energy_pipeline.version import source_version

@@ -22,6 +22,7 @@ from energy_pipeline.modelling import (
 )
 from energy_pipeline.orchestration.automation import AFTER_CHECKED_UPSTREAM
 from energy_pipeline.orchestration.check_gates import CLEANED_BLOCKING_CHECKS, unpassed_blocking_checks
+from energy_pipeline.orchestration.concurrency import TRAINING_POOL
 from energy_pipeline.orchestration.data_resources import ArtifactStore
 from energy_pipeline.orchestration.metadata import embedded_images, frame_metadata, markdown_table
 from energy_pipeline.orchestration.partitioned_inputs import YearFrames, all_years, year_frame_ins
@@ -45,12 +46,6 @@ def search_settings(training: TrainingPolicy) -> SearchSettings:
         report_2016_protocol=training.report_2016_protocol,
         max_model_mb=training.max_model_mb,
     )
-
-
-# Every training asset runs in this pool. Production limits each pool to one run in progress
-# (`deploy/dagster.yaml`, granularity `run`), so the schedule, a person and declarative automation can all ask
-# for training at once and the trainings run one after the other, whichever job they start under.
-TRAINING_POOL = "training"
 
 
 def run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
