@@ -88,20 +88,19 @@ import sys, json
 sys.modules.update(dict.fromkeys(("mlflow", "mlflow.sklearn")))
 from pathlib import Path
 import bentoml
-from energy_pipeline.domain.columns import TARGET_SPECS, registered_model_name
 from energy_pipeline.domain.fast_scoring import frame_columns
-from energy_pipeline.domain.features import MODEL_INPUTS
 from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir, frame_from_split_json
 from energy_pipeline.serving.predictor import ServedModel
-from energy_pipeline.serving.service import FOREST_TEXTS, SERVED_PIPELINE
+from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIPELINE
 scores = {}
 for info in bentoml.get(sys.argv[1]).info.all_models:
     stored = bentoml.models.get(info.tag)
     folder = Path(stored.path_of(MLFLOW_MODEL_FOLDER))
     rows = frame_columns(MlflowModelDir.read(folder).input_example())
     labels = stored.info.labels
-    carried = stored.custom_objects[SERVED_PIPELINE], stored.custom_objects[FOREST_TEXTS]
-    for source, objects in (("bento", carried), ("skops", (None, None))):
+    check_rows = frame_from_split_json(stored.custom_objects[CHECK_ROWS])
+    carried = stored.custom_objects[SERVED_PIPELINE], stored.custom_objects[FOREST_TEXTS], check_rows
+    for source, objects in (("bento", carried), ("skops", (None, None, None))):
         model = ServedModel.from_mlflow_dir(
             info.alias, folder, labels["registered_model"], labels["registered_version"], *objects
         )
@@ -145,7 +144,9 @@ def test_a_bento_model_carries_real_rows_its_scorer_is_checked_on(
     mlflow.set_tracking_uri(served["tracking_uri"])
     info = next(m for m in bentoml.get(served["bento"]).info.all_models if m.tag.name == registered)
     stored = bentoml.models.get(info.tag)
-    rows = stored.custom_objects[CHECK_ROWS]
+    # text, not a pickled DataFrame: those carry pyarrow-backed strings, and the serving image has no pyarrow
+    assert isinstance(stored.custom_objects[CHECK_ROWS], str)
+    rows = frame_from_split_json(stored.custom_objects[CHECK_ROWS])
     logged = mlflow.artifacts.download_artifacts(
         run_id=stored.info.labels["run_id"], artifact_path=CHECK_ROWS_ARTIFACT, dst_path=str(tmp_path)
     )

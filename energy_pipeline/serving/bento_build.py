@@ -12,7 +12,6 @@ from typing import cast
 
 import bentoml
 import mlflow
-import pandas as pd
 import yaml
 from bentoml.exceptions import NotFound
 from mlflow.exceptions import MlflowException
@@ -23,7 +22,6 @@ from energy_pipeline.serving.mlflow_dir import (
     MLFLOW_MODEL_FOLDER,
     SKOPS_FORMAT,
     MlflowModelDir,
-    frame_from_split_json,
 )
 from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIPELINE, SERVING_IMAGE, TARGET_LABEL
 from energy_pipeline.tracking import CHECK_ROWS_ARTIFACT
@@ -83,14 +81,15 @@ def import_champion(champion: Champion) -> bentoml.Model:
         )
 
 
-def _check_rows(run_id: str, folder: str) -> pd.DataFrame | None:
-    """The real rows the run logged with its winner, or None for a run from before they were logged (its worker
-    then checks on the input example)."""
+def _check_rows(run_id: str, folder: str) -> str | None:
+    """The real rows the run logged with its winner (pandas' split JSON, kept as text: a pickled DataFrame would
+    need the training side's pyarrow to load), or None for a run from before they were logged (its worker then
+    checks on the input example)."""
     try:
         local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=CHECK_ROWS_ARTIFACT, dst_path=folder)
     except (MlflowException, OSError):  # no such artifact: the stores differ in how they say it
         return None
-    return frame_from_split_json(Path(local).read_text())
+    return Path(local).read_text()
 
 
 def boosting_packages(model: MlflowModelDir) -> set[str]:

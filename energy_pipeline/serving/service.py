@@ -93,7 +93,7 @@ def _served(key: str) -> ServedModel:
     which names whatever model was stored last, not the one this Bento was built and versioned for."""
     # Imported here: `bentoml serve` also imports this module in its supervisor, which loads no model, and
     # sklearn, skops and pandas would delay the workers' start by ~1 s there.
-    from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER
+    from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, frame_from_split_json
     from energy_pipeline.serving.predictor import ServedModel
 
     if not BentoMLContainer.model_aliases.get():  # served from source (a dev loop), not from a Bento
@@ -104,6 +104,7 @@ def _served(key: str) -> ServedModel:
             stored = bentoml.models.get(key)
         except NotFound:
             raise RuntimeError(f"the Bento names no model {key!r}: build it with the `bento` asset") from None
+    check_json = stored.custom_objects.get(CHECK_ROWS)
     return ServedModel.from_mlflow_dir(
         key,
         Path(stored.path_of(MLFLOW_MODEL_FOLDER)),
@@ -111,7 +112,7 @@ def _served(key: str) -> ServedModel:
         stored.info.labels["registered_version"],
         pipeline=stored.custom_objects.get(SERVED_PIPELINE),  # None: stored without it, read the skops file
         forest_texts=stored.custom_objects.get(FOREST_TEXTS),
-        check_rows=stored.custom_objects.get(CHECK_ROWS),  # None: stored without them, check on the input example
+        check_rows=None if check_json is None else frame_from_split_json(check_json),  # None: the input example
     )
 
 
