@@ -70,17 +70,19 @@ PYTEST_WORKERS ?= 2
 test: install lint image-tools test-services ## the whole test suite (installs the image tools and PostgreSQL first when it can)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
-test-fast: install ## the unit tests (no trained graph, server or image): the loop while you work
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope -m "not e2e and not image"
+# The unit tier: every test not marked e2e, image or integration (pyproject.toml's markers), i.e. nothing that fits
+# full-size models, materializes a graph, serves a Bento or starts a server.
+test-fast: install ## the unit tests, in well under 2 minutes: the loop while you work
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist load -m "not (e2e or image or integration)"
 
 lint: install ## ruff, the format check and mypy over the package (part of `make test`)
-	$(VENV)/bin/ruff check energy_pipeline energy_pipeline_tests
-	$(VENV)/bin/ruff format --check energy_pipeline energy_pipeline_tests
+	$(VENV)/bin/ruff check energy_pipeline energy_pipeline_tests bench
+	$(VENV)/bin/ruff format --check energy_pipeline energy_pipeline_tests bench
 	$(VENV)/bin/mypy
 
 format: install
-	$(VENV)/bin/ruff check --fix energy_pipeline energy_pipeline_tests
-	$(VENV)/bin/ruff format energy_pipeline energy_pipeline_tests
+	$(VENV)/bin/ruff check --fix energy_pipeline energy_pipeline_tests bench
+	$(VENV)/bin/ruff format energy_pipeline energy_pipeline_tests bench
 
 ui: install $(DAGSTER_HOME)/dagster.yaml ## Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/dagster dev -m energy_pipeline -h 127.0.0.1 -p 3000
@@ -100,13 +102,13 @@ bench-tools:
 	else echo "wrk is missing: install it (apt-get install wrk) for the serving benchmark"; exit 1; fi
 
 bench-ingest: install ## each year's ingest steps alone (also part of `make bench`) -> bench/results/ingest.json
-	$(PY) -W ignore -m energy_pipeline.bench ingest
+	$(PY) -W ignore -m bench ingest
 
 bench: install bench-tools image-tools ## per asset, serving under load (wrk), growth, image -> bench/results/
-	$(PY) -W ignore -m energy_pipeline.bench
-	$(PY) -W ignore -m energy_pipeline.bench serving
-	$(PY) -W ignore -m energy_pipeline.bench growth
-	$(PY) -W ignore -m energy_pipeline.bench image
+	$(PY) -W ignore -m bench
+	$(PY) -W ignore -m bench serving
+	$(PY) -W ignore -m bench growth
+	$(PY) -W ignore -m bench image
 
 clean:
 	rm -rf $(DAGSTER_HOME) artifacts .mlflow .bentoml

@@ -17,8 +17,10 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
+from energy_pipeline.core import names  # noqa: E402
+from energy_pipeline.core.names import Meta  # noqa: E402
 from energy_pipeline.definitions import defs  # noqa: E402
-from energy_pipeline.orchestration.assets.buildings import LAYOUT_KEY  # noqa: E402
+from energy_pipeline.models.forward import FORWARD_METRICS, POPULATIONS  # noqa: E402
 from energy_pipeline.orchestration.data_resources import LandingZone  # noqa: E402
 from energy_pipeline.orchestration.partitions import register_years  # noqa: E402
 from energy_pipeline.private_apis.dagster_internals import (  # noqa: E402
@@ -30,43 +32,36 @@ from energy_pipeline.private_apis.dagster_internals import (  # noqa: E402
     get_current_datetime,
 )
 
-MODEL_SUMMARY_KEYS = (
-    "winner",
-    "selection",
-    "runner_up",
-    "lead_over_runner_up_r2_log",
-    "registered_model",
-    "registered_version",
-    "decision",
-    "reason",
-    "champion_version",
-    "cv_r2_log",
-    "holdout_r2_log",
-    "holdout_median_ape",
-    "protocol_2016_r2_log",
-    "protocol_2016_median_ape",
-    "configuration",
-    "pooled_all_r2_log",
-    "pooled_all_median_ape",
-    "pooled_all_coverage",
-    "pooled_new_r2_log",
-    "pooled_new_median_ape",
-    "pooled_new_coverage",
-    "all_buildings",
-    "new_buildings",
-    "scored_years",
-    "interval_novelty_scale",
-    "bento",
-    "serve",
-    "image",
-    "backend",
-    "size_mb",
-    "uri",
-    "digest",
-    LAYOUT_KEY,
-    "exact_duplicates_collapsed",
+SUMMARY_KEYS = (
+    Meta.WINNER,
+    Meta.SELECTION,
+    Meta.RUNNER_UP,
+    Meta.LEAD_OVER_RUNNER_UP,
+    Meta.REGISTERED_MODEL,
+    Meta.REGISTERED_VERSION,
+    Meta.DECISION,
+    Meta.REASON,
+    Meta.CHAMPION_VERSION,
+    Meta.CV_R2_LOG,
+    Meta.HOLDOUT_R2_LOG,
+    Meta.HOLDOUT_MEDIAN_APE,
+    Meta.PROTOCOL_2016_R2_LOG,
+    Meta.PROTOCOL_2016_MEDIAN_APE,
+    Meta.CONFIGURATION,
+    *(Meta.pooled(population, metric) for population in POPULATIONS for metric in FORWARD_METRICS),
+    *(Meta.buildings(population) for population in POPULATIONS),
+    Meta.SCORED_YEARS,
+    Meta.INTERVAL_NOVELTY_SCALE,
+    Meta.BENTO,
+    Meta.SERVE,
+    Meta.IMAGE,
+    Meta.BACKEND,
+    Meta.SIZE_MB,
+    Meta.URI,
+    Meta.DIGEST,
+    Meta.LAYOUT,
+    Meta.EXACT_DUPLICATES_COLLAPSED,
 )
-OPTIONAL_OUTPUTS = ("serving_image", "ecr_image")
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
@@ -96,8 +91,8 @@ def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
         report.materialized[materialization.asset_key.to_user_string()] = values
     for event in result.get_asset_observation_events():
         observation = event.asset_observation_data.asset_observation
-        if "skipped" in observation.metadata:
-            report.skipped[observation.asset_key.to_user_string()] = str(observation.metadata["skipped"].value)
+        if Meta.SKIPPED in observation.metadata:
+            report.skipped[observation.asset_key.to_user_string()] = str(observation.metadata[Meta.SKIPPED].value)
     for evaluation in result.get_asset_check_evaluations():
         report.checks.append(
             (
@@ -121,8 +116,9 @@ def _report(label: str, result: dg.ExecuteInProcessResult) -> RunReport:
     return report
 
 
-ALL_JOBS = ("ingest_job", "profile_job", "training_job", "monitoring_job", "ablation_job", "serving_job")
-PER_YEAR_JOBS = ("ingest_job", "monitoring_job")
+def _label(job: str) -> str:
+    """A job's name in the summary: `training_job` -> `training`."""
+    return job.removesuffix("_job")
 
 
 def stale_assets(instance: dg.DagsterInstance, definitions: dg.Definitions, job: str) -> dict[str, str]:
@@ -140,7 +136,7 @@ def stale_assets(instance: dg.DagsterInstance, definitions: dg.Definitions, job:
     stale: dict[str, str] = {}
     for key in definitions.resolve_job_def(job).asset_layer.executable_asset_keys:
         node = graph.get(key)
-        if node.is_partitioned or not node.is_materializable or key.to_user_string() in OPTIONAL_OUTPUTS:
+        if node.is_partitioned or not node.is_materializable or key.to_user_string() in names.OPTIONAL_ASSETS:
             continue
         status = resolver.get_status(key)
         if status == StaleStatus.MISSING:
@@ -156,7 +152,7 @@ def stale_assets(instance: dg.DagsterInstance, definitions: dg.Definitions, job:
 def run_pipeline(
     instance: dg.DagsterInstance,
     definitions: dg.Definitions = defs,
-    jobs: Sequence[str] = ALL_JOBS,
+    jobs: Sequence[str] = names.ALL_JOBS,
     changed_only: bool = False,
 ) -> list[RunReport]:
     """Register the landing zone's years, ingest each, then run the cross-year jobs; stops at the first failure.
@@ -169,30 +165,30 @@ def run_pipeline(
     years = sorted(landing.year_files())
     register_years(instance, years)
     reports = []
-    for year in years if "ingest_job" in jobs else []:
+    for year in years if names.INGEST_JOB in jobs else []:
         _announce(f"ingest {year}")
-        result = definitions.resolve_job_def("ingest_job").execute_in_process(
+        result = definitions.resolve_job_def(names.INGEST_JOB).execute_in_process(
             instance=instance, partition_key=year, raise_on_error=False, run_config=QUIET
         )
         reports.append(_report(f"ingest {year}", result))
-    for job in [j for j in jobs if j != "ingest_job"]:
+    for job in [j for j in jobs if j != names.INGEST_JOB]:
         if not (years and all(r.success for r in reports)):
             break
-        if job == "monitoring_job":
+        if job == names.MONITORING_JOB:
             # the ingest already compared each year with the champions of the time; only a training just run
             # brings new champions to compare every year with
-            if any(r.label == "training" and not r.fresh for r in reports):
+            if any(r.label == _label(names.TRAINING_JOB) and not r.fresh for r in reports):
                 reports += [_monitor(instance, definitions, year) for year in years]
             continue
         stale = stale_assets(instance, definitions, job) if changed_only else {}
         if changed_only and not stale:
-            reports.append(RunReport(label=job.removesuffix("_job"), success=True, fresh=True))
+            reports.append(RunReport(label=_label(job), success=True, fresh=True))
             continue
         _announce(f"{job.removesuffix('_job')}: {', '.join(_job_assets(definitions, job))}")
         result = definitions.resolve_job_def(job).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET
         )
-        reports.append(_report(job.removesuffix("_job"), result))
+        reports.append(_report(_label(job), result))
         reports[-1].stale = stale
     return reports
 
@@ -201,7 +197,7 @@ def _monitor(instance: dg.DagsterInstance, definitions: dg.Definitions, year: st
     _announce(f"monitor {year}: drift and decay against the champions")
     # a checks-only job has no asset to take a partitions definition from, so `partition_key=` is refused: the
     # partition tag is what the checks read their year (and load its cleaned rows) from
-    result = definitions.resolve_job_def("monitoring_job").execute_in_process(
+    result = definitions.resolve_job_def(names.MONITORING_JOB).execute_in_process(
         instance=instance, tags={PARTITION_NAME_TAG: year}, raise_on_error=False, run_config=QUIET
     )
     return _report(f"monitor {year}", result)
@@ -226,15 +222,15 @@ def format_summary(reports: list[RunReport]) -> str:
         lines.append(f"[{'ok' if report.success else 'FAILED'}] {report.label}")
         lines += [f"    ran because {asset}: {why}" for asset, why in report.stale.items()]
         for asset, values in report.materialized.items():
-            rows = values.get("dagster/row_count")
+            rows = values.get(Meta.ROW_COUNT)
             lines.append(f"    {asset}: {rows} rows" if rows is not None else f"    {asset}: materialized")
             for key, value in values.items():
                 if key.startswith("rejected/"):
                     lines.append(f"        {key.removeprefix('rejected/')}: {value}")
-                elif key in MODEL_SUMMARY_KEYS:
+                elif key in SUMMARY_KEYS:
                     lines.append(f"        {key}: {value}")
-            if "candidates" in values:
-                lines += [f"        {line}" for line in str(values["candidates"]).splitlines()]
+            if Meta.CANDIDATES in values:
+                lines += [f"        {line}" for line in str(values[Meta.CANDIDATES]).splitlines()]
         for name, passed, description in report.checks:
             first_line = description.splitlines()[0] if description else ""
             outcome = "PASSED" if passed else "WARN" if name in report.warned else "FAILED"
@@ -247,11 +243,11 @@ def format_summary(reports: list[RunReport]) -> str:
 def ingest_line(report: RunReport) -> str:
     """One line a year: what was kept and the layout read, or the first reason the year was blocked."""
     if report.success:
-        raw = report.materialized.get("raw_buildings", {})
-        cleaned = report.materialized.get("cleaned_buildings", {})
+        raw = report.materialized.get(names.RAW_BUILDINGS, {})
+        cleaned = report.materialized.get(names.CLEANED_BUILDINGS, {})
         return (
-            f"[ok] {report.label}: {raw.get('dagster/row_count')} raw, {cleaned.get('dagster/row_count')} cleaned "
-            f"(layout {raw.get(LAYOUT_KEY)})"
+            f"[ok] {report.label}: {raw.get(Meta.ROW_COUNT)} raw, {cleaned.get(Meta.ROW_COUNT)} cleaned "
+            f"(layout {raw.get(Meta.LAYOUT)})"
         )
     failed = [f"{name} failed: {' '.join(text.split())}" for name, passed, text in report.checks if not passed]
     reasons = report.failures + failed
@@ -274,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with dg.DagsterInstance.get() as instance:
         if args.command == "ingest":
-            reports = run_pipeline(instance, jobs=("ingest_job",))
+            reports = run_pipeline(instance, jobs=(names.INGEST_JOB,))
             print("\n".join(ingest_line(report) for report in reports) or "no export in the landing folder")
             return 0 if reports and all(r.success for r in reports) else 1
         reports = run_pipeline(instance, changed_only=args.changed_only)

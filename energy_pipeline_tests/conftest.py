@@ -14,8 +14,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from energy_pipeline.domain.harmonise import harmonise
-from energy_pipeline.domain.ingest import read_benchmarking_csv
+from energy_pipeline.data.harmonise import harmonise
+from energy_pipeline.data.ingest import read_benchmarking_csv
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 
 RAW_DIR = PROJECT_ROOT / "data" / "raw"
@@ -49,9 +49,9 @@ def harmonised() -> dict[int, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def training_rows(harmonised: dict[int, pd.DataFrame]) -> pd.DataFrame:
     """What `training_data` holds for every real year: model inputs, targets, ids and the held-out flag."""
-    from energy_pipeline.domain.cleaning import clean_buildings
-    from energy_pipeline.domain.validation import validate_raw
-    from energy_pipeline.modelling import training_frame
+    from energy_pipeline.data.cleaning import clean_buildings
+    from energy_pipeline.data.validation import validate_raw
+    from energy_pipeline.models.modelling import training_frame
 
     cleaned = [
         clean_buildings(raw, validate_raw(raw, year, 0.02).invalid_rows).cleaned for year, raw in harmonised.items()
@@ -86,8 +86,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     # imported here, not at the top: BentoML must first see the temp BENTOML_HOME set above
     from energy_pipeline.cli import format_summary, run_pipeline
     from energy_pipeline.orchestration.serving_resources import BentoPackaging, ImageBuilder
-    from energy_pipeline_tests.dagster_helpers import definitions_for, materialized_partitions, throwaway_instance
-    from energy_pipeline_tests.services import served_bento
+    from energy_pipeline_tests.support.dagster_helpers import (
+        definitions_for,
+        materialized_partitions,
+        throwaway_instance,
+    )
+    from energy_pipeline_tests.support.services import served_bento
 
     root = tmp_path_factory.mktemp("serving")
     landing = copy_exports(root / "landing", years=ALL_YEARS)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from energy_pipeline.benchmarks import serving
+from bench import serving
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING

@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from mlflow.tracking import MlflowClient
 
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
+from energy_pipeline_tests.support.dagster_helpers import definitions_for, throwaway_instance
+
+pytestmark = pytest.mark.integration
 
 JOBS = ("ingest_job", "profile_job", "training_job", "monitoring_job")
 MODEL = "energy-pipeline-site-energy"

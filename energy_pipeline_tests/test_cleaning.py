@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from energy_pipeline.domain.cleaning import (
+from energy_pipeline.core.columns import BUILDING_ID, DATA_YEAR, METERED_COLUMNS
+from energy_pipeline.data.cleaning import (
     REJECTION_REASON,
     CleaningResult,
     clean_buildings,
     fill_missing_values,
 )
-from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, METERED_COLUMNS
-from energy_pipeline.domain.validation import validate_raw
+from energy_pipeline.data.validation import validate_raw
 
 
 @pytest.fixture(scope="module")

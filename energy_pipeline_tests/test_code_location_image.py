@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from energy_pipeline.benchmarks import local_images as images
+from bench import local_images as images
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
-from energy_pipeline_tests import image_infra as infra
-from energy_pipeline_tests.credentials import files_with_credentials
-from energy_pipeline_tests.locked_versions import locked_here
-from energy_pipeline_tests.services import free_port, venv_tool
+from energy_pipeline_tests.support import image_infra as infra
+from energy_pipeline_tests.support.credentials import files_with_credentials
+from energy_pipeline_tests.support.locked_versions import locked_here
+from energy_pipeline_tests.support.services import free_port, venv_tool
 
 pytestmark = [pytest.mark.image, pytest.mark.e2e]
 

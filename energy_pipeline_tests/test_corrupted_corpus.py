@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.orchestration.partitions import DATA_YEARS_NAME
 from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
+from energy_pipeline_tests.support.dagster_helpers import definitions_for, throwaway_instance
 
 pytestmark = pytest.mark.e2e
 

@@ -13,6 +13,8 @@ import pytest
 from energy_pipeline import defs
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 
+pytestmark = pytest.mark.integration
+
 ASSETS = {
     "raw_buildings",
     "cleaned_buildings",

@@ -14,11 +14,11 @@ from packaging.utils import canonicalize_name
 
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.serving.bento_build import BOOSTING_PACKAGES, SERVING_PACKAGES
-from energy_pipeline_tests.locked_versions import locked_here
+from energy_pipeline_tests.support.locked_versions import locked_here
 
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
 PRIVATE_APIS = PROJECT_ROOT / "energy_pipeline" / "private_apis"
-OWN = {"energy_pipeline", "energy_pipeline_tests"}
+OWN = {"energy_pipeline", "energy_pipeline_tests", "bench"}  # bench: the benchmarks, beside the package
 
 
 def _requirements(*extras: str) -> dict[str, Requirement]:
@@ -59,8 +59,9 @@ def test_every_package_the_code_imports_is_declared() -> None:
     assert _undeclared("energy_pipeline", _requirements()) == {}
 
 
-def test_every_package_the_tests_import_is_declared_with_the_dev_extra() -> None:
+def test_every_package_the_tests_and_benchmarks_import_is_declared_with_the_dev_extra() -> None:
     assert _undeclared("energy_pipeline_tests", _requirements("dev")) == {}
+    assert _undeclared("bench", _requirements("dev")) == {}
 
 
 def test_private_apis_are_used_in_one_module_per_library_and_those_libraries_are_capped() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from energy_pipeline.orchestration.serving_resources import EcrRegistry
-from energy_pipeline_tests.services import AWS_TEST_CREDENTIALS, moto_server
+from energy_pipeline_tests.support.services import AWS_TEST_CREDENTIALS, moto_server
 
 
 @pytest.fixture(scope="module")

@@ -14,20 +14,26 @@ from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import FunctionTransformer
 
-from energy_pipeline.domain import fast_scoring, forest_as_lightgbm
-from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline, stacking_pipeline
-from energy_pipeline.domain.cleaning import clean_buildings
-from energy_pipeline.domain.columns import TARGET_ENERGY, TARGET_GHG
-from energy_pipeline.domain.fast_scoring import (
+from energy_pipeline.core.columns import TARGET_ENERGY, TARGET_GHG
+from energy_pipeline.data.cleaning import clean_buildings
+from energy_pipeline.data.validation import validate_raw
+from energy_pipeline.models.candidates import CANDIDATES, build_pipeline, stacking_pipeline
+from energy_pipeline.models.features import DEFAULT_GROUPS, MODEL_INPUTS, USE_TYPE_AREAS
+from energy_pipeline.models.modelling import HOLDOUT, training_frame
+from energy_pipeline.serving.fast_scoring import (
     SMALL_BATCH_ROWS,
     CompiledScorer,
+    ForestTexts,
+    Memo,
     PipelineScorer,
     compile_model,
+    encoding,
+    feature_steps,
+    forest_as_lightgbm,
     frame_columns,
+    matrix_models,
+    scorers,
 )
-from energy_pipeline.domain.features import DEFAULT_GROUPS, MODEL_INPUTS, USE_TYPE_AREAS
-from energy_pipeline.domain.validation import validate_raw
-from energy_pipeline.modelling import HOLDOUT, training_frame
 
 SMALL = {"n_estimators": 40}  # the same code paths as the registered sizes, in a fraction of the time
 FAMILIES = {
@@ -79,6 +85,7 @@ def _assert_same_on_every_row(model: object, rows: pd.DataFrame, scorer: object)
     np.testing.assert_allclose(small, expected, rtol=1e-12, atol=0)
 
 
+@pytest.mark.integration  # fits full-size models on the real data
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_compiled_family_matches_the_model_on_every_held_out_row(family: str, data: dict[str, pd.DataFrame]) -> None:
     pipeline = CANDIDATES[family].pipeline().set_params(**{f"model__{k}": v for k, v in FAMILIES[family].items()})
@@ -90,6 +97,7 @@ def test_compiled_family_matches_the_model_on_every_held_out_row(family: str, da
     _assert_same_on_every_row(model, rows, scorer)
 
 
+@pytest.mark.integration  # fits full-size models on the real data
 def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch) -> None:
     # the shape the GHG champion takes: a robust linear fit, a median (l1) booster and a bagged forest
     members = {
@@ -108,6 +116,7 @@ def test_compiled_stacking_and_the_ghg_target(data: dict[str, pd.DataFrame], mon
     assert (len(features_calls), len(encoder_calls)) == (1, 2)
 
 
+@pytest.mark.integration  # fits full-size models on the real data
 def test_forest_texts_one_compile_writes_the_next_reads(
     data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,7 +127,7 @@ def test_forest_texts_one_compile_writes_the_next_reads(
         pipeline = CANDIDATES[family].pipeline().set_params(model__n_estimators=40, model__random_state=seed)
         return _fit(pipeline, data["train"])
 
-    models, texts = [forest("random_forest", 0), forest("extra_trees", 0)], fast_scoring.ForestTexts()
+    models, texts = [forest("random_forest", 0), forest("extra_trees", 0)], ForestTexts()
     for model in models:
         compile_model(model, data["holdout"].head(3), texts)
     assert len(texts) == 2 and all(text.endswith("end of trees\n") for text in texts.values())
@@ -137,9 +146,9 @@ def test_forest_texts_one_compile_writes_the_next_reads(
 def _count_calls(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
     features_calls: list[int] = []
     encoder_calls: list[int] = []
-    derived, encode = fast_scoring.derived_features, fast_scoring.Encoder.__call__
-    monkeypatch.setattr(fast_scoring, "derived_features", lambda *a: features_calls.append(1) or derived(*a))
-    monkeypatch.setattr(fast_scoring.Encoder, "__call__", lambda e, *a: encoder_calls.append(1) or encode(e, *a))
+    derived, encode = feature_steps.derived_features, encoding.Encoder.__call__
+    monkeypatch.setattr(feature_steps, "derived_features", lambda *a: features_calls.append(1) or derived(*a))
+    monkeypatch.setattr(encoding.Encoder, "__call__", lambda e, *a: encoder_calls.append(1) or encode(e, *a))
     return features_calls, encoder_calls
 
 
@@ -155,7 +164,7 @@ def test_both_targets_share_one_requests_common_steps(
     rows = frame_columns(data["holdout"].head(20))
     alone = [scorer.predict(rows) for scorer in scorers]
     features_calls, encoder_calls = _count_calls(monkeypatch)
-    memo: fast_scoring.Memo = {}
+    memo: Memo = {}
     shared = [scorer.predict(rows, memo) for scorer in scorers]
     assert (len(features_calls), len(encoder_calls)) == (1, 2)
     for one, other, model in zip(alone, shared, models, strict=True):
@@ -188,6 +197,7 @@ def test_a_compiled_form_that_disagrees_on_the_check_rows_is_not_used(data: dict
     np.testing.assert_array_equal(scorer.predict(frame_columns(rows)), model.predict(rows[list(MODEL_INPUTS)]))
 
 
+@pytest.mark.integration  # fits full-size models on the real data
 def test_a_champion_fitted_before_the_use_type_shares_still_scores(data: dict[str, pd.DataFrame]) -> None:
     """A registry keeps models trained by older code: one whose features step has no use-type vocabulary (as
     registered before the per-use-type shares existed) must predict, and compile, exactly as before."""
@@ -202,6 +212,7 @@ def test_a_champion_fitted_before_the_use_type_shares_still_scores(data: dict[st
     _assert_same_on_every_row(model, data["holdout"], scorer)
 
 
+@pytest.mark.integration  # fits full-size models on the real data
 def test_bulk_rows_walked_on_threads_sum_the_trees_as_one_thread_does(
     data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,16 +222,16 @@ def test_bulk_rows_walked_on_threads_sum_the_trees_as_one_thread_does(
     scorer = compile_model(model)
     rows = frame_columns(data["holdout"])
     walked_by: list[str] = []
-    tree_values = fast_scoring._tree_values
+    tree_values = matrix_models._tree_values
     monkeypatch.setattr(
-        fast_scoring,
+        matrix_models,
         "_tree_values",
         lambda trees, X: walked_by.append(threading.current_thread().name) or tree_values(trees, X),
     )
-    monkeypatch.setattr(fast_scoring, "BULK_THREADS", 1)
+    monkeypatch.setattr(matrix_models, "BULK_THREADS", 1)
     one_thread = scorer.predict(rows)
     assert set(walked_by) == {threading.current_thread().name}
-    monkeypatch.setattr(fast_scoring, "BULK_THREADS", 3)
+    monkeypatch.setattr(matrix_models, "BULK_THREADS", 3)
     walked_by.clear()
     threaded = scorer.predict(rows)
     assert len(walked_by) == 3 and any(name.startswith("bulk-scoring") for name in walked_by)
@@ -241,7 +252,7 @@ def test_any_error_while_compiling_falls_back_to_the_model_and_says_why(
     def renamed_internal(model: object, texts: object) -> None:
         raise AttributeError("'OneHotEncoder' object has no attribute '_legacy_mode'")
 
-    monkeypatch.setattr(fast_scoring, "_compile", renamed_internal)
+    monkeypatch.setattr(scorers, "_compile", renamed_internal)
     scorer = compile_model(model, data["holdout"].head(20))
     assert isinstance(scorer, PipelineScorer)
     assert scorer.detail == "compiling failed: AttributeError: 'OneHotEncoder' object has no attribute '_legacy_mode'"
@@ -253,14 +264,14 @@ def test_any_error_while_checking_the_compiled_scorer_falls_back_to_the_model(
     data: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = _ridge(data)
-    compiled, family = fast_scoring._compile(model, {})
+    compiled, family = scorers._compile(model, {})
 
     def breaks_on_missing_floors(columns: dict[str, np.ndarray], memo: dict[str, object]) -> np.ndarray:
         if np.isnan(np.asarray(columns["number_of_floors"], dtype=float)).any():
             raise IndexError("index 7 is out of bounds")
         return compiled(columns, memo)
 
-    monkeypatch.setattr(fast_scoring, "_compile", lambda model, texts: (breaks_on_missing_floors, family))
+    monkeypatch.setattr(scorers, "_compile", lambda model, texts: (breaks_on_missing_floors, family))
     rows = data["holdout"].head(20).copy()
     rows.loc[rows.index[4], "number_of_floors"] = np.nan
     scorer = compile_model(model, rows)
@@ -274,7 +285,7 @@ def test_the_check_rows_catch_a_disagreement_three_example_rows_miss(
     """Why serving checks on a sample of real rows stored with the model, not on its 3-row input example: a
     compiled scorer wrong on a kind of building the example does not hold passes the example and fails the sample."""
     model = _ridge(data)
-    compiled, family = fast_scoring._compile(model, {})
+    compiled, family = scorers._compile(model, {})
     example, sample = data["train"].head(3), data["train"].sample(n=200, random_state=0)
     tallest_in_example = float(example["number_of_floors"].max())
     assert (sample["number_of_floors"] > tallest_in_example).any()
@@ -284,7 +295,7 @@ def test_the_check_rows_catch_a_disagreement_three_example_rows_miss(
         predicted[np.asarray(columns["number_of_floors"], dtype=float) > tallest_in_example] *= 1.01
         return predicted
 
-    monkeypatch.setattr(fast_scoring, "_compile", lambda model, texts: (wrong_above_the_example, family))
+    monkeypatch.setattr(scorers, "_compile", lambda model, texts: (wrong_above_the_example, family))
     assert isinstance(compile_model(model, example), CompiledScorer)
     on_sample = compile_model(model, sample)
     assert isinstance(on_sample, PipelineScorer) and "disagreed with the model on the check rows" in on_sample.detail

@@ -20,9 +20,9 @@ from mlflow.exceptions import MlflowException
 
 from energy_pipeline.orchestration import retries
 from energy_pipeline.orchestration.partitions import DATA_YEARS_NAME
-from energy_pipeline_tests import fault_jobs
 from energy_pipeline_tests.conftest import copy_exports
-from energy_pipeline_tests.services import free_port, mlflow_server
+from energy_pipeline_tests.support import fault_jobs
+from energy_pipeline_tests.support.services import free_port, mlflow_server
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +53,7 @@ def _start_training(log: Path, failed_run: dg.DagsterRun | None = None) -> subpr
     reexecute = [failed_run.run_id] if failed_run else []
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "energy_pipeline_tests.fault_jobs", *reexecute],
+            [sys.executable, "-m", "energy_pipeline_tests.support.fault_jobs", *reexecute],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the step processes die with it

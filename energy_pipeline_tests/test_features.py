@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from energy_pipeline.domain.candidates import CANDIDATES, build_pipeline
-from energy_pipeline.domain.cleaning import clean_buildings
-from energy_pipeline.domain.columns import TARGET_ENERGY
-from energy_pipeline.domain.features import (
+from energy_pipeline.core.columns import TARGET_ENERGY
+from energy_pipeline.data.cleaning import clean_buildings
+from energy_pipeline.data.validation import validate_raw
+from energy_pipeline.models.candidates import CANDIDATES, build_pipeline
+from energy_pipeline.models.features import (
     DEFAULT_GROUPS,
     DERIVED_COLUMNS,
     FEATURE_GROUPS,
@@ -27,9 +28,8 @@ from energy_pipeline.domain.features import (
     steam_loop_proximity,
     use_type_share_columns,
 )
-from energy_pipeline.domain.protocol import Protocol, log_target
-from energy_pipeline.domain.training import tune_candidate
-from energy_pipeline.domain.validation import validate_raw
+from energy_pipeline.models.protocol import Protocol, log_target
+from energy_pipeline.models.training import tune_candidate
 
 
 @pytest.fixture(scope="module")

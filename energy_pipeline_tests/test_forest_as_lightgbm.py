@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
-from energy_pipeline.domain.forest_as_lightgbm import forest_booster
-from energy_pipeline.domain.lightgbm_rows import SingleRowPredictor
+from energy_pipeline.serving.fast_scoring.forest_as_lightgbm import forest_booster
+from energy_pipeline.serving.fast_scoring.lightgbm_rows import SingleRowPredictor
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from energy_pipeline.domain.candidates import CANDIDATES, DEFAULT_CANDIDATES
-from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, TARGET_ENERGY
-from energy_pipeline.domain.features import MODEL_INPUTS
-from energy_pipeline.domain.forward import POOLED, evaluate_forward, forward_folds
-from energy_pipeline.domain.protocol import log_target
-from energy_pipeline.modelling import HOLDOUT
+from energy_pipeline.core.columns import BUILDING_ID, DATA_YEAR, TARGET_ENERGY
+from energy_pipeline.models.candidates import CANDIDATES, DEFAULT_CANDIDATES
+from energy_pipeline.models.features import MODEL_INPUTS
+from energy_pipeline.models.forward import POOLED, evaluate_forward, forward_folds
+from energy_pipeline.models.modelling import HOLDOUT
+from energy_pipeline.models.protocol import log_target
 
 SLICE = (2015, 2016, 2017, 2018)
 
@@ -78,6 +78,7 @@ def test_forward_scores_of_a_real_model_on_real_years(rows: pd.DataFrame) -> Non
 
 
 @pytest.mark.parametrize("name", [c for c in DEFAULT_CANDIDATES if c != "mean_baseline"])
+@pytest.mark.integration  # fits full-size models on the real data
 def test_an_unseen_future_year_gets_the_predictions_of_its_buildings(rows: pd.DataFrame, name: str) -> None:
     """The year reaches the models only through a building's age, so scoring the same buildings twelve years
     after any year trained on moves their predictions by what twelve years of age are worth, not wildly."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from energy_pipeline.domain.gate import GateFloors, decide
+from energy_pipeline.models.gate import GateFloors, decide
 
 FLOORS = GateFloors(min_r2_log=0.6, max_median_ape=0.45)
 

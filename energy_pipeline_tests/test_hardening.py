@@ -14,9 +14,12 @@ from typing import Any
 
 import httpx
 import psutil
+import pytest
 
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING
-from energy_pipeline_tests.services import SERVER_PIDS, venv_tool
+from energy_pipeline_tests.support.services import SERVER_PIDS, venv_tool
+
+pytestmark = pytest.mark.integration
 
 FUZZ_SEED = 42
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from energy_pipeline.domain.categories import USE_TYPES
-from energy_pipeline.domain.columns import REQUIRED_RAW_COLUMNS, TARGET_GHG, to_snake_case
-from energy_pipeline.domain.harmonise import harmonise
-from energy_pipeline.domain.ingest import read_benchmarking_csv
+from energy_pipeline.core.columns import REQUIRED_RAW_COLUMNS, TARGET_GHG, to_snake_case
+from energy_pipeline.data.categories import USE_TYPES
+from energy_pipeline.data.harmonise import harmonise
+from energy_pipeline.data.ingest import read_benchmarking_csv
 from energy_pipeline_tests.conftest import export_path
 
 

@@ -21,16 +21,16 @@ import dagster as dg
 import httpx
 import pytest
 
-from energy_pipeline.benchmarks import local_images as images
+from bench import local_images as images
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.orchestration.serving_resources import BentoPackaging, EcrRegistry, ImageBuilder
 from energy_pipeline.serving.image import ImageBuildError, build_image
 from energy_pipeline.serving.schemas import EXAMPLE_BUILDING
-from energy_pipeline_tests import image_infra as infra
 from energy_pipeline_tests.conftest import copy_exports
-from energy_pipeline_tests.credentials import files_with_credentials
-from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
-from energy_pipeline_tests.services import AWS_TEST_CREDENTIALS, free_port, moto_server
+from energy_pipeline_tests.support import image_infra as infra
+from energy_pipeline_tests.support.credentials import files_with_credentials
+from energy_pipeline_tests.support.dagster_helpers import definitions_for, throwaway_instance
+from energy_pipeline_tests.support.services import AWS_TEST_CREDENTIALS, free_port, moto_server
 
 pytestmark = [pytest.mark.image, pytest.mark.e2e]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from energy_pipeline.domain.harmonise import harmonise
-from energy_pipeline.domain.ingest import SOURCE_ROW, IngestionError, read_benchmarking_csv
+from energy_pipeline.data.harmonise import harmonise
+from energy_pipeline.data.ingest import SOURCE_ROW, IngestionError, read_benchmarking_csv
 from energy_pipeline_tests.conftest import export_path
 
 HEADER = "OSEBuildingID,DataYear,PropertyGFATotal"

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import GroupShuffleSplit
 
-from energy_pipeline.domain.candidates import CANDIDATES
-from energy_pipeline.domain.columns import BUILDING_ID, TARGET_GHG
-from energy_pipeline.domain.features import MODEL_INPUTS
-from energy_pipeline.domain.intervals import ConformalIntervals, calibrate, conformal_quantile, coverage_and_width
-from energy_pipeline.domain.protocol import log_target
-from energy_pipeline.modelling import HOLDOUT
+from energy_pipeline.core.columns import BUILDING_ID, TARGET_GHG
+from energy_pipeline.models.candidates import CANDIDATES
+from energy_pipeline.models.features import MODEL_INPUTS
+from energy_pipeline.models.intervals import ConformalIntervals, calibrate, conformal_quantile, coverage_and_width
+from energy_pipeline.models.modelling import HOLDOUT
+from energy_pipeline.models.protocol import log_target
 
 
 def test_the_quantile_has_the_finite_sample_correction() -> None:

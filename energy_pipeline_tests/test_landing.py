@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_pipeline.domain.landing import LandingError, year_files
+from energy_pipeline.data.landing import LandingError, year_files
 
 
 def test_year_files_picks_yearly_exports_only() -> None:

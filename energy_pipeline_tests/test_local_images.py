@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 import psutil
 import pytest
 
-from energy_pipeline.benchmarks import local_images
+from bench import local_images
 
 # A stand-in for `buildah run` -> bentoml supervisor -> bentoml worker. The supervisor's SIGTERM handler ends and
 # reaps its worker before it exits, as bentoml's does. Every process carries "bentoml" in its command line.

@@ -20,15 +20,16 @@ import pytest
 from mlflow.models import Model
 from sklearn.linear_model import Ridge
 
-from energy_pipeline.domain import forest_as_lightgbm
-from energy_pipeline.domain.columns import TARGET_SPECS, registered_model_name
-from energy_pipeline.domain.fast_scoring import frame_columns
-from energy_pipeline.domain.features import MODEL_INPUTS
+from energy_pipeline.core.columns import TARGET_SPECS, registered_model_name
+from energy_pipeline.models.features import MODEL_INPUTS
+from energy_pipeline.models.tracking import CHECK_ROW_COUNT, CHECK_ROWS_ARTIFACT
 from energy_pipeline.serving.bento_build import BOOSTING_PACKAGES
+from energy_pipeline.serving.fast_scoring import forest_as_lightgbm, frame_columns
 from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir, frame_from_split_json
 from energy_pipeline.serving.predictor import ServedModel
 from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIPELINE, SERVED_TARGETS
-from energy_pipeline.tracking import CHECK_ROW_COUNT, CHECK_ROWS_ARTIFACT
+
+pytestmark = pytest.mark.integration
 
 # the served fixture trains with the default prefix
 REGISTERED = sorted(registered_model_name(target.key) for target in TARGET_SPECS)
@@ -88,7 +89,7 @@ import sys, json
 sys.modules.update(dict.fromkeys(("mlflow", "mlflow.sklearn")))
 from pathlib import Path
 import bentoml
-from energy_pipeline.domain.fast_scoring import frame_columns
+from energy_pipeline.serving.fast_scoring import frame_columns
 from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, MlflowModelDir, frame_from_split_json
 from energy_pipeline.serving.predictor import ServedModel
 from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIPELINE

@@ -13,12 +13,12 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from energy_pipeline.cli import format_summary, run_pipeline
+from energy_pipeline.models.tracking import MlflowSettings, TrainingTracker
 from energy_pipeline.orchestration.training_resources import MlflowTracking
-from energy_pipeline.tracking import MlflowSettings, TrainingTracker
 from energy_pipeline_tests.conftest import copy_exports
-from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
-from energy_pipeline_tests.services import free_port
-from energy_pipeline_tests.services import mlflow_server as start_mlflow_server
+from energy_pipeline_tests.support.dagster_helpers import definitions_for, throwaway_instance
+from energy_pipeline_tests.support.services import free_port
+from energy_pipeline_tests.support.services import mlflow_server as start_mlflow_server
 
 pytestmark = pytest.mark.e2e
 

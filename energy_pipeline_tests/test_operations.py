@@ -18,12 +18,12 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from energy_pipeline.cli import format_summary, run_pipeline
+from energy_pipeline.operations.defs import champion_changed_sensor, landing_files_sensor, run_failure_alert
 from energy_pipeline.orchestration.alerting import FailureAlerts
 from energy_pipeline.orchestration.data_resources import LandingZone
-from energy_pipeline.orchestration.sensors import champion_changed_sensor, landing_files_sensor, run_failure_alert
 from energy_pipeline.orchestration.training_resources import MonitoringPolicy
 from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import check_results, definitions_for, throwaway_instance
+from energy_pipeline_tests.support.dagster_helpers import check_results, definitions_for, throwaway_instance
 
 pytestmark = pytest.mark.e2e
 

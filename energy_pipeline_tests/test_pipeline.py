@@ -12,12 +12,14 @@ import pytest
 from energy_pipeline.cli import format_summary, run_pipeline
 from energy_pipeline.orchestration.partitions import DATA_YEARS_NAME
 from energy_pipeline_tests.conftest import export_path
-from energy_pipeline_tests.dagster_helpers import (
+from energy_pipeline_tests.support.dagster_helpers import (
     check_results,
     definitions_for,
     materialized_partitions,
     throwaway_instance,
 )
+
+pytestmark = pytest.mark.integration
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 

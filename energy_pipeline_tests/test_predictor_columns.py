@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from energy_pipeline.benchmarks.requests import portal_requests
-from energy_pipeline.domain.cleaning import clean_buildings
-from energy_pipeline.domain.features import CATEGORICAL_INPUTS, MODEL_INPUTS, model_inputs
-from energy_pipeline.domain.ingest import SOURCE_ROW
-from energy_pipeline.domain.validation import validate_raw
+from bench.requests import portal_requests
+from energy_pipeline.data.cleaning import clean_buildings
+from energy_pipeline.data.ingest import SOURCE_ROW
+from energy_pipeline.data.validation import validate_raw
+from energy_pipeline.models.features import CATEGORICAL_INPUTS, MODEL_INPUTS, model_inputs
 from energy_pipeline.serving.predictor import Predictor
 from energy_pipeline.serving.schemas import Building
 from energy_pipeline_tests.conftest import ALL_YEARS, export_path

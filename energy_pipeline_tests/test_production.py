@@ -25,8 +25,10 @@ from energy_pipeline.orchestration.data_resources import LandingZone
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline.orchestration.training_resources import TrainingPolicy
 from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
-from energy_pipeline_tests.services import AWS_TEST_CREDENTIALS, moto_server
+from energy_pipeline_tests.support.dagster_helpers import definitions_for, throwaway_instance
+from energy_pipeline_tests.support.services import AWS_TEST_CREDENTIALS, moto_server
+
+pytestmark = pytest.mark.integration
 
 DEPLOY = PROJECT_ROOT / "deploy"
 PROD_ENV = {

@@ -30,10 +30,10 @@ import yaml
 from dagster._core.storage.tags import SENSOR_NAME_TAG
 from dagster_graphql import DagsterGraphQLClient
 
-from energy_pipeline.orchestration.automation import automation_sensor
+from energy_pipeline.operations.defs import automation_sensor
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
 from energy_pipeline_tests.conftest import export_path
-from energy_pipeline_tests.services import (
+from energy_pipeline_tests.support.services import (
     AWS_TEST_CREDENTIALS,
     free_port,
     moto_server,

@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 
 from energy_pipeline.cli import RunReport, ingest_line, run_pipeline
-from energy_pipeline.domain.harmonise import harmonise_export
-from energy_pipeline.domain.ingest import IngestionError, read_benchmarking_csv
+from energy_pipeline.data.harmonise import harmonise_export
+from energy_pipeline.data.ingest import IngestionError, read_benchmarking_csv
 from energy_pipeline_tests.conftest import ALL_YEARS, copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import definitions_for, throwaway_instance
+from energy_pipeline_tests.support.dagster_helpers import definitions_for, throwaway_instance
+
+pytestmark = pytest.mark.integration
 
 # year -> (layout, raw rows, cleaned rows): docs/data.md's table of rows kept per year
 DOCUMENTED = {

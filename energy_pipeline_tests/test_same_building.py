@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import KFold
 
-from energy_pipeline.domain.candidates import CANDIDATES, stacking_pipeline
-from energy_pipeline.domain.cleaning import clean_buildings
-from energy_pipeline.domain.columns import BUILDING_ID, DATA_YEAR, TARGET_ENERGY
-from energy_pipeline.domain.features import MODEL_INPUTS, PRIOR_COLUMN, UseTypePrior
-from energy_pipeline.domain.protocol import log_target
-from energy_pipeline.domain.same_building import SameBuildingKFold, same_building_groups
-from energy_pipeline.domain.validation import validate_raw
-from energy_pipeline.modelling import training_frame
+from energy_pipeline.core.columns import BUILDING_ID, DATA_YEAR, TARGET_ENERGY
+from energy_pipeline.data.cleaning import clean_buildings
+from energy_pipeline.data.validation import validate_raw
+from energy_pipeline.models.candidates import CANDIDATES, stacking_pipeline
+from energy_pipeline.models.features import MODEL_INPUTS, PRIOR_COLUMN, UseTypePrior
+from energy_pipeline.models.modelling import training_frame
+from energy_pipeline.models.protocol import log_target
+from energy_pipeline.models.same_building import SameBuildingKFold, same_building_groups
 from energy_pipeline_tests.conftest import YEARS
 
 

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from energy_pipeline.orchestration.settings import PROJECT_ROOT
-from energy_pipeline_tests.credentials import credentials_in, files_with_credentials
+from energy_pipeline_tests.support.credentials import credentials_in, files_with_credentials
 
 # AWS's documented example keys, split so that this file itself holds no key pattern
 EXAMPLE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"

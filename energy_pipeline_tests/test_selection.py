@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from energy_pipeline.domain.candidates import CANDIDATES
-from energy_pipeline.domain.columns import DATA_YEAR, TARGET_ENERGY
-from energy_pipeline.domain.features import MODEL_INPUTS
-from energy_pipeline.domain.protocol import log_target
-from energy_pipeline.domain.selection import Contender, choose, serving_cost
+from energy_pipeline.core.columns import DATA_YEAR, TARGET_ENERGY
+from energy_pipeline.models.candidates import CANDIDATES
+from energy_pipeline.models.features import MODEL_INPUTS
+from energy_pipeline.models.protocol import log_target
+from energy_pipeline.models.selection import Contender, choose, serving_cost
 
 MB = 1_000_000
 

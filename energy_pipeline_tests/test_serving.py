@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_pipeline.benchmarks.requests import kept_requests
-from energy_pipeline.domain.features import model_inputs
+from bench.requests import kept_requests
+from energy_pipeline.models.features import model_inputs
 from energy_pipeline.serving.access_log import ACCESS_LOG_EVERY_ENV
 from energy_pipeline.serving.auth import API_KEY_ENV
 from energy_pipeline.serving.request_guards import DEFAULT_MAX_BODY_BYTES
@@ -26,7 +26,9 @@ from energy_pipeline.serving.schemas import EXAMPLE_BUILDING, MAX_BATCH, Buildin
 from energy_pipeline.serving.service import EnergyService
 from energy_pipeline.serving.tracing import routes_traced_option
 from energy_pipeline_tests.conftest import ALL_YEARS, export_path
-from energy_pipeline_tests.services import served_bento
+from energy_pipeline_tests.support.services import served_bento
+
+pytestmark = pytest.mark.integration
 
 
 def _post(served: dict[str, Any], route: str, body: object) -> httpx.Response:

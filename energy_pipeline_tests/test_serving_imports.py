@@ -50,7 +50,7 @@ def test_the_service_waits_passively_for_openmp_threads_unless_told_otherwise() 
 
 def test_the_probe_does_fail_on_a_training_module() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("energy_pipeline.serving.service", "energy_pipeline.domain.validation")],
+        [sys.executable, "-c", PROBE.replace("energy_pipeline.serving.service", "energy_pipeline.data.validation")],
         capture_output=True,
         text=True,
     )
@@ -86,7 +86,7 @@ def _logged(trusted: list[str], serialization: str = "skops") -> MlflowModelDir:
 
 
 def test_a_bento_carries_a_boosting_library_only_for_a_model_that_needs_one() -> None:
-    common = ["energy_pipeline.domain.features.BuildingFeatures", "numpy.dtype"]
+    common = ["energy_pipeline.models.features.BuildingFeatures", "numpy.dtype"]
     assert boosting_packages(_logged(common)) == set()
     assert boosting_packages(_logged([*common, "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMRegressor"])) == {
         "lightgbm"

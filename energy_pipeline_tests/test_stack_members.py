@@ -10,12 +10,14 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import cross_validate
 
-from energy_pipeline.domain.candidates import CANDIDATES, stacking_pipeline
-from energy_pipeline.domain.cleaning import clean_buildings
-from energy_pipeline.domain.columns import BUILDING_ID, TARGET_GHG
-from energy_pipeline.domain.features import MODEL_INPUTS
-from energy_pipeline.domain.protocol import SCORERS, Protocol, log_target
-from energy_pipeline.domain.training import (
+from energy_pipeline.core.columns import BUILDING_ID, TARGET_GHG
+from energy_pipeline.data.cleaning import clean_buildings
+from energy_pipeline.data.validation import validate_raw
+from energy_pipeline.models.candidates import CANDIDATES, stacking_pipeline
+from energy_pipeline.models.features import MODEL_INPUTS
+from energy_pipeline.models.modelling import training_frame
+from energy_pipeline.models.protocol import SCORERS, Protocol, log_target
+from energy_pipeline.models.training import (
     STACK_SIZE,
     CandidateResult,
     failed_candidate,
@@ -23,8 +25,8 @@ from energy_pipeline.domain.training import (
     stack_grid,
     stack_members,
 )
-from energy_pipeline.domain.validation import validate_raw
-from energy_pipeline.modelling import training_frame
+
+pytestmark = pytest.mark.integration
 
 
 def _result(name: str, r2_log: float) -> CandidateResult:

@@ -10,13 +10,17 @@ import sys
 from contextlib import suppress
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.integration
+
 # A step of a launched run is a forkserver child: it must end once its search is done.
 SEARCH_IN_A_STEP_PROCESS = """
 import multiprocessing, os, sys
 import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
-from energy_pipeline.domain.parallel import release_parallel_workers
+from energy_pipeline.models.parallel import release_parallel_workers
 
 def step(release):
     X = np.arange(600.0).reshape(200, 3)

@@ -18,16 +18,18 @@ from mlflow.tracking import MlflowClient
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from energy_pipeline.cli import QUIET, run_pipeline
-from energy_pipeline.domain import candidates as candidate_registry
-from energy_pipeline.domain.candidates import CandidateSpec
-from energy_pipeline.domain.features import DEFAULT_GROUPS, model_inputs
+from energy_pipeline.models import candidates as candidate_registry
+from energy_pipeline.models.candidates import CandidateSpec
+from energy_pipeline.models.features import DEFAULT_GROUPS, model_inputs
 from energy_pipeline.orchestration.training_resources import (
     ChampionGatePolicy,
     MlflowTracking,
     TrainingPolicy,
 )
 from energy_pipeline_tests.conftest import copy_exports, export_path
-from energy_pipeline_tests.dagster_helpers import check_results, definitions_for, throwaway_instance
+from energy_pipeline_tests.support.dagster_helpers import check_results, definitions_for, throwaway_instance
+
+pytestmark = pytest.mark.integration
 
 ENERGY_MODEL = "energy-pipeline-site-energy"
 GHG_MODEL = "energy-pipeline-ghg-emissions"
@@ -148,8 +150,8 @@ def test_champion_from_the_registry_predicts_like_the_in_memory_pipeline(workspa
     registered = mlflow.sklearn.load_model(f"models:/{ENERGY_MODEL}@champion")
     record = instance.get_latest_materialization_event(dg.AssetKey("site_energy_model"))
     assert record is not None
-    from energy_pipeline.domain.harmonise import harmonise
-    from energy_pipeline.domain.ingest import read_benchmarking_csv
+    from energy_pipeline.data.harmonise import harmonise
+    from energy_pipeline.data.ingest import read_benchmarking_csv
 
     raw_rows = model_inputs(harmonise(read_benchmarking_csv(export_path(2016))).head(200))
     defs = definitions_for(root / "landing", root / "artifacts", mlflow=_mlflow(root))

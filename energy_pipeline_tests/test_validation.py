@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from energy_pipeline.domain.cleaning import clean_buildings
-from energy_pipeline.domain.validation import validate_cleaned, validate_raw
+from energy_pipeline.data.cleaning import clean_buildings
+from energy_pipeline.data.validation import validate_cleaned, validate_raw
 
 Mutation = Callable[[pd.DataFrame], None]
 

@@ -1,1 +1,2 @@
-"""Dagster wiring: assets, checks, resources and jobs around the plain-Python domain modules."""
+"""Dagster plumbing the stages share: settings, resources per environment, partitions, metadata, retries and the
+training limits. The assets and checks live in each stage's `defs.py`."""

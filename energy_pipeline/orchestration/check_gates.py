@@ -4,9 +4,6 @@ automation."""
 
 import dagster as dg
 
-# The blocking data-quality checks on the cleaned year that training reads (checks/data_quality.py).
-CLEANED_BLOCKING_CHECKS = ("cleaned_buildings_schema", "cleaned_row_share", "rows_accounted_for")
-
 
 def unpassed_blocking_checks(
     instance: dg.DagsterInstance, asset: str, checks: tuple[str, ...], partitions: list[str]

@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from energy_pipeline.domain.landing import LandedFile, LandingError, year_files
+from energy_pipeline.data.landing import LandedFile, LandingError, year_files
 
 
 class LandingZone(dg.ConfigurableResource):

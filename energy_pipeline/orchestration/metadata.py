@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from energy_pipeline.domain.validation import ValidationReport
+from energy_pipeline.data.validation import ValidationReport
 
 
 def markdown_table(records: Sequence[Mapping[str, object]]) -> dg.MetadataValue:

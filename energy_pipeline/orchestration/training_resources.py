@@ -5,12 +5,12 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field, field_validator
 
-from energy_pipeline.domain.candidates import ALL_CANDIDATES, CANDIDATES, DEFAULT_CANDIDATES, STACKING, GridSize
-from energy_pipeline.domain.columns import DEFAULT_MODEL_PREFIX, registered_model_name
-from energy_pipeline.domain.gate import GateFloors
-from energy_pipeline.domain.parallel import release_parallel_workers
-from energy_pipeline.domain.protocol import CV_FOLDS, CV_SEEDS, Protocol
-from energy_pipeline.tracking import MlflowSettings, TrainingTracker
+from energy_pipeline.core.columns import DEFAULT_MODEL_PREFIX, registered_model_name
+from energy_pipeline.models.candidates import ALL_CANDIDATES, CANDIDATES, DEFAULT_CANDIDATES, STACKING, GridSize
+from energy_pipeline.models.gate import GateFloors
+from energy_pipeline.models.parallel import release_parallel_workers
+from energy_pipeline.models.protocol import CV_FOLDS, CV_SEEDS, Protocol
+from energy_pipeline.models.tracking import MlflowSettings, TrainingTracker
 
 
 class TrainingPolicy(dg.ConfigurableResource):

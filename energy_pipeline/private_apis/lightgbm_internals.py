@@ -1,5 +1,5 @@
 """LightGBM's C library handle and its error check, for the single-row fast prediction path that the Python
-package does not expose (`domain/lightgbm_rows.py`)."""
+package does not expose (`serving/fast_scoring/lightgbm_rows.py`)."""
 
 from lightgbm.basic import _LIB, _safe_call
 

@@ -16,16 +16,16 @@ import yaml
 from bentoml.exceptions import NotFound
 from mlflow.exceptions import MlflowException
 
-from energy_pipeline.domain.columns import GHG_EMISSIONS, SITE_ENERGY
-from energy_pipeline.domain.fast_scoring import ForestTexts, compile_model
+from energy_pipeline.core.columns import GHG_EMISSIONS, SITE_ENERGY
+from energy_pipeline.core.version import hash_files
+from energy_pipeline.models.tracking import CHECK_ROWS_ARTIFACT
+from energy_pipeline.serving.fast_scoring import ForestTexts, compile_model
 from energy_pipeline.serving.mlflow_dir import (
     MLFLOW_MODEL_FOLDER,
     SKOPS_FORMAT,
     MlflowModelDir,
 )
 from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIPELINE, SERVING_IMAGE, TARGET_LABEL
-from energy_pipeline.tracking import CHECK_ROWS_ARTIFACT
-from energy_pipeline.version import hash_files
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
 # No MLflow: every stored model carries its fitted pipeline (`import_champion`), and the skops file it falls back
@@ -95,7 +95,7 @@ def _check_rows(run_id: str, folder: str) -> str | None:
 def boosting_packages(model: MlflowModelDir) -> set[str]:
     """The boosting libraries serving a logged model needs: those it holds an estimator of (the types skops must
     be told to trust name them), and LightGBM for a sklearn forest, which the scorer walks with LightGBM
-    (`domain/forest_as_lightgbm.py`). A model in another format names nothing, so it gets both."""
+    (`serving/fast_scoring/forest_as_lightgbm.py`). A model in another format names nothing, so it gets both."""
     flavor = model.spec["flavors"]["sklearn"]
     if flavor.get("serialization_format") != SKOPS_FORMAT:
         return set(BOOSTING_PACKAGES)

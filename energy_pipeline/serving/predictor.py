@@ -2,7 +2,7 @@
 
 The pipelines are the exact ones registered in MLflow (read from the MLflow model directory that the Bento
 carries, by `mlflow_dir`, without importing MLflow). At load time each is compiled into numpy arrays
-(`domain/fast_scoring.py`) and checked against the pipeline on the model's own input example; per request the
+(`serving/fast_scoring/`) and checked against the pipeline on the model's own input example; per request the
 validated buildings become column arrays, not a DataFrame, and the endpoint computes the same numbers as training did.
 """
 
@@ -18,13 +18,14 @@ import pandas as pd
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from energy_pipeline.domain.categories import UnmappedValue, canonical_category
-from energy_pipeline.domain.columns import DATA_YEAR, GHG_EMISSIONS, SITE_ENERGY, TARGET_SPECS
-from energy_pipeline.domain.fast_scoring import Columns, ForestTexts, Memo, Scorer, compile_model
-from energy_pipeline.domain.features import CATEGORICAL_INPUTS, MODEL_INPUTS, NUMERIC_INPUTS, USE_TYPES
-from energy_pipeline.domain.intervals import ConformalIntervals
-from energy_pipeline.domain.limits import GFA_PARTS_TOLERANCE
-from energy_pipeline.domain.row_rules import fill_missing, missing, zeros_as_missing
+from energy_pipeline.core.columns import DATA_YEAR, GHG_EMISSIONS, SITE_ENERGY, TARGET_SPECS
+from energy_pipeline.core.limits import GFA_PARTS_TOLERANCE
+from energy_pipeline.core.names import ModelKey
+from energy_pipeline.data.categories import UnmappedValue, canonical_category
+from energy_pipeline.data.row_rules import fill_missing, missing, zeros_as_missing
+from energy_pipeline.models.features import CATEGORICAL_INPUTS, MODEL_INPUTS, NUMERIC_INPUTS, USE_TYPES
+from energy_pipeline.models.intervals import ConformalIntervals
+from energy_pipeline.serving.fast_scoring import Columns, ForestTexts, Memo, Scorer, compile_model
 from energy_pipeline.serving.mlflow_dir import MlflowModelDir
 from energy_pipeline.serving.schemas import Building, Estimate, ModelCard, ModelInfo, Prediction
 
@@ -60,16 +61,16 @@ class ServedModel:
             registered_model=registered_model,
             version=version,
             run_id=logged.run_id,
-            winner=str(metadata.get("winner", "")),
-            unit=str(metadata.get("unit", "")),
-            data_years=[str(y) for y in metadata.get("data_years", [])],
-            holdout_metrics=metadata.get("holdout_metrics", {}),
-            cv_metrics=metadata.get("cv_metrics", {}),
+            winner=str(metadata.get(ModelKey.WINNER, "")),
+            unit=str(metadata.get(ModelKey.UNIT, "")),
+            data_years=[str(y) for y in metadata.get(ModelKey.DATA_YEARS, [])],
+            holdout_metrics=metadata.get(ModelKey.HOLDOUT_METRICS, {}),
+            cv_metrics=metadata.get(ModelKey.CV_METRICS, {}),
             interval_log_halfwidth=intervals.pooled,
             interval_log_halfwidths=intervals.by_group,
             interval_coverage=intervals.coverage,
             scoring=f"{scorer.kind}: {scorer.detail}",
-            input_categories=metadata.get("input_categories", {}),
+            input_categories=metadata.get(ModelKey.INPUT_CATEGORIES, {}),
         )
         return cls(key=key, card=card, estimator=estimator, scorer=scorer, intervals=intervals)
 
@@ -89,10 +90,11 @@ INTERVAL_SIDES = np.array([-1.0, 1.0])
 
 def model_intervals(metadata: dict[str, Any]) -> ConformalIntervals:
     """The registered intervals; a version logged before they were per property type has one pooled width."""
-    if "intervals" in metadata:
-        return ConformalIntervals.from_metadata(metadata["intervals"])
+    if ModelKey.INTERVALS in metadata:
+        return ConformalIntervals.from_metadata(metadata[ModelKey.INTERVALS])
     return ConformalIntervals(
-        coverage=float(metadata.get("interval_coverage", 0.8)), pooled=float(metadata["interval_log_halfwidth"])
+        coverage=float(metadata.get(ModelKey.INTERVAL_COVERAGE, 0.8)),
+        pooled=float(metadata[ModelKey.INTERVAL_LOG_HALFWIDTH]),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from energy_pipeline.domain.limits import LATITUDE_RANGE, LONGITUDE_RANGE, MAX_FLOOR_AREA_SQFT, YEAR_BUILT_MIN
+from energy_pipeline.core.limits import LATITUDE_RANGE, LONGITUDE_RANGE, MAX_FLOOR_AREA_SQFT, YEAR_BUILT_MIN
 
 MAX_BATCH = 10_000
 CURRENT_YEAR = dt.date.today().year

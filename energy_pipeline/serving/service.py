@@ -3,7 +3,7 @@
 Both champions come from the Bento model store, where the `bento` asset imported them from the MLflow
 registry (`bentoml.mlflow.import_model`) and packed them into the Bento under the aliases `site_energy` and
 `ghg_emissions`; the service loads those exact MLflow model directories once and
-compiles them into numpy scorers (`domain/fast_scoring.py`). Each stored model also carries its fitted pipeline
+compiles them into numpy scorers (`serving/fast_scoring/`). Each stored model also carries its fitted pipeline
 and its forests' LightGBM texts, made when the Bento was built (`bento_build.import_champion`), so a worker's start
 skips skops and the forests' rewriting (the cold start's figures are in `bench/`).
 
@@ -30,7 +30,7 @@ from bentoml.exceptions import NotFound
 from fastapi import FastAPI
 from pydantic import Field
 
-from energy_pipeline.domain.columns import TARGET_SPECS
+from energy_pipeline.core.columns import TARGET_SPECS
 from energy_pipeline.private_apis.bentoml_internals import BentoMLContainer
 from energy_pipeline.serving.access_log import access_log_every_from_environment, sample_access_log
 from energy_pipeline.serving.auth import ApiKeyMiddleware, api_key_from_environment

@@ -1,1 +1,0 @@
-"""Benchmarks that report (never pass or fail on time): `python -m energy_pipeline.bench <mode>`."""

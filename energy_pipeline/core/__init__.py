@@ -1,0 +1,2 @@
+"""What every stage agrees on, with no Dagster: column and target names, asset and check names, limits and code
+versions."""

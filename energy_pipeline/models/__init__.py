@@ -1,0 +1,2 @@
+"""The model stage: features, the evaluation protocol, candidates, selection, intervals, forward evaluation and
+the MLflow registry (`defs.py` wires it into Dagster)."""

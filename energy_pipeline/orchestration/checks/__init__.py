@@ -1,1 +1,0 @@
-"""Asset checks, together: blocking data-quality gates and the champion gate's report."""
