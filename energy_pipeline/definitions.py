@@ -13,7 +13,7 @@ from energy_pipeline.orchestration.settings import environment
 from energy_pipeline.serving import defs as serving
 
 # A launched run's steps fork from a server that imported this code location once per run: with the default
-# `spawn` every step (and every retry) imported dagster, sklearn, MLflow... again, ~6 s each on 2 cores.
+# `spawn` every step (and every retry) imported dagster, sklearn, MLflow... again, seconds per step.
 STEP_PROCESSES = dg.multiprocess_executor.configured(
     {"start_method": {"forkserver": {"preload_modules": ["energy_pipeline.definitions"]}}}
 )

@@ -29,7 +29,7 @@ from energy_pipeline.serving.service import CHECK_ROWS, FOREST_TEXTS, SERVED_PIP
 
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
 # No MLflow: every stored model carries its fitted pipeline (`import_champion`), and the skops file it falls back
-# to is read without MLflow (`mlflow_dir.py`). mlflow-skinny and what only it needs weighed 90 MB of the image.
+# to is read without MLflow (`mlflow_dir.py`). mlflow-skinny stays out of the image.
 SERVING_PACKAGES = ("scikit-learn", "pandas", "numpy", "skops", "pydantic", "fastapi", "bentoml")
 BOOSTING_PACKAGES = ("xgboost", "lightgbm")  # added per Bento, only for the models that need them
 # skops trusts sklearn's estimators by default, so only their fitted trees name a forest among the trusted types

@@ -62,7 +62,7 @@ SERVICE_NAME = "energy_pipeline"  # BentoML's name: `services.energy_pipeline.â€
 TRAFFIC = {"timeout": 3}  # the largest batch scores in well under 1 s; see the module docstring
 WORKERS = 2
 
-# For a known distro BentoML's image starts with `apt-get install build-essential git` (~250 MB). Serving installs
+# For a known distro BentoML's image starts with `apt-get install build-essential git`. Serving installs
 # only wheels, so the image names no distro: no compilers, no git, nothing to patch that serving never runs.
 # Without BuildKit's cache mounts, pip's and uv's download caches would stay in the image's layers.
 IMAGE_BUILD_ENVS = [{"name": "UV_NO_CACHE", "value": "1"}, {"name": "PIP_NO_CACHE_DIR", "value": "1"}]
@@ -92,7 +92,7 @@ def _served(key: str) -> ServedModel:
     """The model the Bento was built with, by its alias (`site_energy`, `ghg_emissions`): never `name:latest`,
     which names whatever model was stored last, not the one this Bento was built and versioned for."""
     # Imported here: `bentoml serve` also imports this module in its supervisor, which loads no model, and
-    # sklearn, skops and pandas would delay the workers' start by ~1 s there.
+    # sklearn, skops and pandas would only delay the workers' start there.
     from energy_pipeline.serving.mlflow_dir import MLFLOW_MODEL_FOLDER, frame_from_split_json
     from energy_pipeline.serving.predictor import ServedModel
 
@@ -127,7 +127,7 @@ info_app = FastAPI(title="energy_pipeline info", description="Read-only informat
     "from what is known before it is metered, with 80% prediction intervals.",
     traffic=TRAFFIC,
     workers=WORKERS,
-    tracing=UNTRACED,  # BentoML's spans cost ~0.3 ms a request with nothing to export them: `tracing.py`
+    tracing=UNTRACED,  # BentoML's spans cost time with nothing to export them: `tracing.py`
     image=SERVING_IMAGE,
     envs=IMAGE_BUILD_ENVS,
 )

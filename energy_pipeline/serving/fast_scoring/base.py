@@ -20,7 +20,7 @@ from energy_pipeline.models.features import (
 Columns = Mapping[str, np.ndarray]
 Memo = dict[Any, Any]  # one request's intermediate results, by the digest of the steps that made them
 # Each forest's LightGBM model text, by the digest of its trees. Writing the text is most of a forest's compile
-# time (~0.17 s for 200 trees): a compile fills this, and a later compile of the same model given it (a serving
+# time: a compile fills this, and a later compile of the same model given it (a serving
 # worker, from the Bento) reads the text instead of writing it again.
 ForestTexts = dict[str, str]
 MatrixModel = Callable[[np.ndarray], np.ndarray]
