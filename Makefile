@@ -104,8 +104,9 @@ bench-tools:
 bench-ingest: install ## each year's ingest steps alone (also part of `make bench`) -> bench/results/ingest.json
 	$(PY) -W ignore -m bench ingest
 
-bench: install bench-tools image-tools ## per asset, serving under load (wrk), growth, image -> bench/results/
+bench: install bench-tools image-tools ## per asset, forward aims, serving under load (wrk), growth, image -> bench/results/
 	$(PY) -W ignore -m bench
+	$(PY) -W ignore -m bench forward
 	$(PY) -W ignore -m bench serving
 	$(PY) -W ignore -m bench growth
 	$(PY) -W ignore -m bench image

@@ -113,7 +113,7 @@ def _write(name: str, result: dict[str, Any]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
-    modes = ["all", "ingest", "one", "import-only", "graph-one", "serving", "growth", "growth-one", "image"]
+    modes = ["all", "ingest", "one", "import-only", "graph-one", "serving", "growth", "growth-one", "image", "forward"]
     parser.add_argument("mode", nargs="?", default="all", choices=modes)
     parser.add_argument("asset", nargs="?")
     parser.add_argument("partition", nargs="?")
@@ -143,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         from bench.image import run_image_benchmark
 
         return _write("image", run_image_benchmark())
+    if args.mode == "forward":
+        from bench.forward import print_table, run_forward_benchmark
+
+        result = run_forward_benchmark()
+        code = _write("forward", result)
+        print_table(result)
+        return code
     if args.mode == "ingest":
         return _write("ingest", run_ingest_benchmark())
     if args.mode == "serving":
