@@ -20,14 +20,21 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import cross_val_score
 
 from bench.common import machine
+from bench.search import default_search, default_settings
 from energy_pipeline.core.columns import BUILDING_ID, DATA_YEAR, TARGET_SPECS, TargetSpec
-from energy_pipeline.models.candidates import DEFAULT_CANDIDATES, SEED, build_pipeline
+from energy_pipeline.models.candidates import SEED, build_pipeline
 from energy_pipeline.models.features import MODEL_INPUTS
-from energy_pipeline.models.forward import POOLED, evaluate_forward, forward_folds
+from energy_pipeline.models.forward import (
+    POOLED,
+    FoldPredictions,
+    forward_folds,
+    forward_predictions,
+    summarise_forward,
+)
 from energy_pipeline.models.intervals import INTERVAL_COVERAGE
 from energy_pipeline.models.modelling import HOLDOUT, training_frame
-from energy_pipeline.models.protocol import CV_SEEDS, Protocol, log_target, median_ape
-from energy_pipeline.models.training import measure_cost, select_winner, tune_candidate
+from energy_pipeline.models.protocol import log_target, median_ape
+from energy_pipeline.models.training import select_winner
 
 BOOTSTRAP_ROUNDS = 2000
 # The forward issue's aims: pooled over the scored years, new buildings (absent from every earlier year) and all.
@@ -52,14 +59,24 @@ class Forward:
     pred_log: np.ndarray
     new: np.ndarray
 
+    @classmethod
+    def of(cls, folds: list[FoldPredictions]) -> Forward:
+        return cls(*(np.concatenate([getattr(f, part) for f in folds]) for part in ("y_log", "pred_log", "new")))
 
-def predict_forward(estimator: BaseEstimator, frame: pd.DataFrame, y_log: np.ndarray, *, every_row: bool) -> Forward:
-    """`every_row`: fit on all the earlier years' rows instead of the registered model's share (the non-held-out)."""
+
+def predict_forward(
+    estimator: BaseEstimator, frame: pd.DataFrame, y_log: np.ndarray, *, every_row: bool, n_jobs: int = 1
+) -> Forward:
+    """As the forward asset fits (the earlier years' non-held-out rows), or with `every_row` on all the earlier
+    years' rows, which the registered model never is: its held-out share decides the gate."""
+    held_out = frame[HOLDOUT].to_numpy()
+    if not every_row:
+        return Forward.of(forward_predictions(estimator, frame, y_log, held_out, INTERVAL_COVERAGE, n_jobs))
     X = frame[list(MODEL_INPUTS)]
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for fold in forward_folds(frame[DATA_YEAR].to_numpy(), frame[BUILDING_ID].to_numpy(), frame[HOLDOUT].to_numpy()):
-        fit = fold.fit | fold.calibration if every_row else fold.fit
-        model = clone(estimator).fit(X[fit], y_log[fit])
+    for fold in forward_folds(frame[DATA_YEAR].to_numpy(), frame[BUILDING_ID].to_numpy(), held_out):
+        earlier = fold.fit | fold.calibration
+        model = clone(estimator).fit(X[earlier], y_log[earlier])
         parts.append((y_log[fold.scored], np.asarray(model.predict(X[fold.scored]), float), fold.new[fold.scored]))
     y, pred, new = (np.concatenate(column) for column in zip(*parts, strict=True))
     return Forward(y_log=y, pred_log=pred, new=new.astype(bool))
@@ -107,18 +124,18 @@ def _aims_reached(target: TargetSpec, row: dict[str, Any]) -> dict[str, bool]:
     }
 
 
-def target_report(frame: pd.DataFrame, target: TargetSpec, n_jobs: int) -> dict[str, Any]:
-    """The default search (`TrainingPolicy`'s defaults), the selection rule, then every estimator forward."""
+def target_report(frame: pd.DataFrame, target: TargetSpec) -> dict[str, Any]:
+    """The default search and selection rule, then every estimator forward."""
+    settings = default_settings()
     train = frame[~frame[HOLDOUT]]
-    X, y = train[list(MODEL_INPUTS)], log_target(train, target.column)
-    splits = Protocol(seeds=CV_SEEDS[:1]).splits(train[BUILDING_ID])
-    tuned = [
-        measure_cost(tune_candidate(name, X, y, splits, "default", n_jobs), X.head(50)) for name in DEFAULT_CANDIDATES
-    ]
-    winner, choice = select_winner(tuned, max_size_bytes=50_000_000)
+    tuned = default_search(train, target.column, settings)
+    winner, choice = select_winner(tuned, settings.max_model_bytes)
     y_log = log_target(frame, target.column)
-    chosen = predict_forward(winner.estimator, frame, y_log, every_row=False)
-    coverage = evaluate_forward(winner.estimator, frame, y_log, frame[HOLDOUT].to_numpy(), INTERVAL_COVERAGE)
+    folds = forward_predictions(
+        winner.estimator, frame, y_log, frame[HOLDOUT].to_numpy(), INTERVAL_COVERAGE, settings.n_jobs
+    )
+    chosen = Forward.of(folds)
+    coverage = summarise_forward(folds, INTERVAL_COVERAGE)
     pooled_new = next(r for r in coverage.rows if r["year"] == POOLED and r["population"] == "new")
     new_coverage = float(pooled_new["coverage"])  # type: ignore[arg-type]
     rows: list[dict[str, Any]] = []
@@ -127,13 +144,19 @@ def target_report(frame: pd.DataFrame, target: TargetSpec, n_jobs: int) -> dict[
         (REFERENCE, reference_pipeline(), False),
         (f"{REFERENCE}, fitted on every earlier row", reference_pipeline(), True),
     ]
-    reference_cv = float(cross_val_score(reference_pipeline(), X, y, cv=splits, scoring="r2", n_jobs=n_jobs).mean())
+    X_train, y_train = train[list(MODEL_INPUTS)], log_target(train, target.column)
+    splits = settings.protocol.splits(train[BUILDING_ID])
+    cv_scores = cross_val_score(reference_pipeline(), X_train, y_train, cv=splits, scoring="r2", n_jobs=settings.n_jobs)
+    reference_cv = float(cv_scores.mean())  # on the same grouped splits as the candidates
     for name, estimator, every_row in estimators:
-        forward = chosen if name == winner.name else predict_forward(estimator, frame, y_log, every_row=every_row)
         is_chosen = name == winner.name
+        if is_chosen:
+            forward = chosen
+        else:
+            forward = predict_forward(estimator, frame, y_log, every_row=every_row, n_jobs=settings.n_jobs)
         row = {"candidate": name, "chosen": is_chosen, **_figures(forward, None if is_chosen else chosen)}
         cv = next((r.cv for r in tuned if r.name == name), None)
-        row["cv_r2_log"] = round(cv["r2_log_mean"] if cv else reference_cv, 4)  # the same grouped splits
+        row["cv_r2_log"] = round(cv["r2_log_mean"] if cv else reference_cv, 4)
         row["aims_reached"] = _aims_reached(target, row)
         rows.append(row)
     return {
@@ -148,7 +171,7 @@ def target_report(frame: pd.DataFrame, target: TargetSpec, n_jobs: int) -> dict[
     }
 
 
-def run_forward_benchmark(n_jobs: int = 2) -> dict[str, Any]:
+def run_forward_benchmark() -> dict[str, Any]:
     from bench.growth import cleaned_rows
 
     frame = training_frame(cleaned_rows())
@@ -156,7 +179,7 @@ def run_forward_benchmark(n_jobs: int = 2) -> dict[str, Any]:
     report: dict[str, Any] = {"machine": machine(), "years": years, "rows": len(frame)}
     for target in TARGET_SPECS:
         print(f"forward benchmark: {target.key} (search, then every candidate forward)", flush=True)
-        report[target.key] = target_report(frame, target, n_jobs)
+        report[target.key] = target_report(frame, target)
     return report
 
 

@@ -65,20 +65,14 @@ def replicated(cleaned: pd.DataFrame, factor: int) -> pd.DataFrame:
 
 def run_step(factor: int, step: str, scratch: Path) -> None:
     """Child: one training step on `factor` x the data, its input read from and its output written to `scratch`."""
-    from energy_pipeline.core.columns import BUILDING_ID, TARGET_ENERGY
-    from energy_pipeline.models.candidates import DEFAULT_CANDIDATES
+    from bench.search import default_search, default_settings
+    from energy_pipeline.core.columns import TARGET_ENERGY
     from energy_pipeline.models.features import MODEL_INPUTS
     from energy_pipeline.models.forward import evaluate_forward
     from energy_pipeline.models.intervals import INTERVAL_COVERAGE
     from energy_pipeline.models.modelling import HOLDOUT, training_frame
-    from energy_pipeline.models.protocol import Protocol, log_target
-    from energy_pipeline.models.training import (
-        evaluate_holdout,
-        fit_final,
-        measure_cost,
-        select_winner,
-        tune_candidate,
-    )
+    from energy_pipeline.models.protocol import log_target
+    from energy_pipeline.models.training import evaluate_holdout, fit_final, select_winner
 
     def load(name: str) -> Any:
         with (scratch / f"{name}.pkl").open("rb") as file:
@@ -95,20 +89,17 @@ def run_step(factor: int, step: str, scratch: Path) -> None:
         return
     frame = load("training_data")
     train, held_out = frame[~frame[HOLDOUT]], frame[frame[HOLDOUT]]
-    X, y = train[list(MODEL_INPUTS)], log_target(train, TARGET_ENERGY)
+    X = train[list(MODEL_INPUTS)]
+    settings = default_settings()
     if step == "candidates":
-        splits = Protocol(seeds=(42,)).splits(train[BUILDING_ID])
-        results = [
-            measure_cost(tune_candidate(name, X, y, splits, "default", n_jobs=2), X.head(50))
-            for name in DEFAULT_CANDIDATES
-        ]
-        save(step, results)
+        save(step, default_search(train, TARGET_ENERGY, settings))
     elif step == "forward_evaluation":
         y_all, flags = log_target(frame, TARGET_ENERGY), frame[HOLDOUT].to_numpy()
         for result in load("candidates"):
-            evaluate_forward(result.estimator, frame, y_all, flags, INTERVAL_COVERAGE, n_jobs=2)
+            evaluate_forward(result.estimator, frame, y_all, flags, INTERVAL_COVERAGE, settings.n_jobs)
     elif step == "model":
-        final = fit_final(select_winner(load("candidates"))[0], X, train[TARGET_ENERGY].to_numpy())
+        winner = select_winner(load("candidates"), settings.max_model_bytes)[0]
+        final = fit_final(winner, X, train[TARGET_ENERGY].to_numpy())
         evaluate_holdout(final, held_out[list(MODEL_INPUTS)], held_out[TARGET_ENERGY].to_numpy())
     print(len(frame), flush=True)
 

@@ -142,16 +142,32 @@ def evaluate_forward(
     coverage: float,
     n_jobs: int = 1,
 ) -> ForwardEvaluation:
-    """`estimator` (unfitted or fitted: it is cloned) predicts log1p of the target from MODEL_INPUTS.
+    """`estimator` (unfitted or fitted: it is cloned) predicts log1p of the target from MODEL_INPUTS."""
+    return summarise_forward(forward_predictions(estimator, frame, y_log, held_out, coverage, n_jobs), coverage)
+
+
+def forward_predictions(
+    estimator: BaseEstimator,
+    frame: pd.DataFrame,
+    y_log: np.ndarray,
+    held_out: np.ndarray,
+    coverage: float,
+    n_jobs: int = 1,
+) -> list[FoldPredictions]:
+    """Each scored year's predictions and per-type half-widths (unscaled), oldest year first."""
+    folds = forward_folds(frame[DATA_YEAR].to_numpy(), frame[BUILDING_ID].to_numpy(), held_out)
+    return list(
+        Parallel(n_jobs=n_jobs)(delayed(_score_fold)(estimator, frame, y_log, fold, coverage) for fold in folds)
+    )
+
+
+def summarise_forward(predictions: Sequence[FoldPredictions], coverage: float) -> ForwardEvaluation:
+    """Per year and pooled scores of both populations.
 
     Each year's intervals are scaled by the novelty scale of the *other* scored years' new buildings (leave one
     year out): the registered model's scale rests on every scored year and is used on a year none of them is, so
     a year's coverage is measured with a scale that did not see it. (Scaling each year by the years before it
     only would leave the first scored year unscaled, which the registered model never is.)"""
-    folds = forward_folds(frame[DATA_YEAR].to_numpy(), frame[BUILDING_ID].to_numpy(), held_out)
-    predictions: Sequence[FoldPredictions] = Parallel(n_jobs=n_jobs)(
-        delayed(_score_fold)(estimator, frame, y_log, fold, coverage) for fold in folds
-    )
     scales = [_scale_from([*predictions[:i], *predictions[i + 1 :]], coverage) for i in range(len(predictions))]
     widths = [p.halfwidth * scale for p, scale in zip(predictions, scales, strict=True)]
     rows: list[dict[str, object]] = []

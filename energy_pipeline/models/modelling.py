@@ -67,6 +67,9 @@ def data_years(frame: pd.DataFrame) -> list[str]:
     return [str(int(y)) for y in sorted(frame[DATA_YEAR].dropna().unique())]
 
 
+COST_EXAMPLE_ROWS = 50  # the training rows a candidate's serving cost is measured on
+
+
 @dataclass
 class SearchSettings:
     candidates: list[str]
@@ -75,6 +78,10 @@ class SearchSettings:
     protocol: Protocol
     report_2016_protocol: bool = True
     max_model_mb: float | None = None  # a candidate larger than this, pickled, cannot win
+
+    @property
+    def max_model_bytes(self) -> int | None:
+        return None if self.max_model_mb is None else int(self.max_model_mb * 1e6)
 
 
 @dataclass
@@ -105,7 +112,7 @@ def search_candidates(
     X, y = train[list(MODEL_INPUTS)], log_target(train, target.column)
     splits = settings.protocol.splits(train[BUILDING_ID])
     results: list[CandidateResult] = []
-    example = X.head(50)
+    example = X.head(COST_EXAMPLE_ROWS)
     names = [c for c in settings.candidates if c != STACKING]
     with tracker.run(f"train-{target.key}", {**tags, "target": target.key}) as run:
         tracker.log_training_data(train, target.column, data_digest(data), data_years(data))
@@ -135,8 +142,7 @@ def search_candidates(
             _progress(log, target, total, total, stacked)
             tracker.log_candidate(stacked, tags)
             results.append(stacked)
-        max_bytes = None if settings.max_model_mb is None else int(settings.max_model_mb * 1e6)
-        winner, choice = select_winner(results, max_bytes)
+        winner, choice = select_winner(results, settings.max_model_bytes)
         mlflow.set_tags({"selection.winner": winner.name, "selection.best_cv": choice.best})
         mlflow.set_tag("selection.reason", choice.reason[:5000])
     return CandidateSet(target=target, parent_run_id=run.info.run_id, results=results, choice=choice)
